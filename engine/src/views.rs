@@ -1,0 +1,548 @@
+//! What the engine hands to the desktop app and the CLI, and what it takes from them.
+//!
+//! Every output derives `Serialize` (inputs also `Deserialize`) so a Tauri command can return it
+//! as it is. Money and quantities are exact decimals written as JSON numbers.
+
+use chrono::{DateTime, Utc};
+use pos_protocol::entities::{Currency, Settings};
+use pos_protocol::money::{exact, exact_opt};
+use pos_protocol::time::{rfc3339, rfc3339_opt};
+use pos_protocol::Decimal;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::EngineError;
+
+/// How to open an engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Folder of the local database, the device id file and the logs.
+    pub data_dir: PathBuf,
+    /// Server address to use when none was remembered at sign-in.
+    pub server_url: Option<String>,
+    pub timings: SyncTimings,
+}
+
+impl EngineConfig {
+    /// A config on `data_dir` with the production timings.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            server_url: None,
+            timings: SyncTimings::default(),
+        }
+    }
+
+    /// The OS's per-user application data folder for the terminal (e.g.
+    /// `%APPDATA%\pos-terminal` on Windows, `~/.local/share/pos-terminal` on Linux).
+    pub fn default_data_dir() -> PathBuf {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("pos-terminal")
+    }
+}
+
+/// Every wait of the sync engine, in milliseconds, so tests can turn them down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncTimings {
+    pub connect_timeout_ms: u64,
+    /// Whole-request timeout: a lost response never hangs a sync.
+    pub request_timeout_ms: u64,
+    /// First retry delay after a transport failure.
+    pub backoff_initial_ms: u64,
+    /// Longest retry delay.
+    pub backoff_max_ms: u64,
+    /// Background sync period while online.
+    pub periodic_interval_ms: u64,
+    /// Records per page asked of `full` and `changes`.
+    pub page_size: u32,
+}
+
+impl Default for SyncTimings {
+    fn default() -> Self {
+        Self {
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 30_000,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 300_000,
+            periodic_interval_ms: 30_000,
+            page_size: pos_protocol::sync::DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl SyncTimings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn periodic_interval(&self) -> Duration {
+        Duration::from_millis(self.periodic_interval_ms)
+    }
+}
+
+/// The signed-in user as the till shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// `cashier`, `manager` or `owner`.
+    pub role: pos_protocol::auth::Role,
+    pub business_id: i64,
+}
+
+/// This terminal's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: String,
+    /// First 8 hex digits of the id, upper case: the DEVICE of `OFF-{DEVICE}-{N}`.
+    pub short_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub server_url: String,
+    pub business_name: String,
+    pub user: UserView,
+    pub device: DeviceView,
+    /// The mirrored business settings (None until the first full sync).
+    pub settings: Option<Settings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutOutcome {
+    /// Operations still waiting for the server; they stay and sync after the next sign-in.
+    pub queued_operations: u64,
+    /// The server revoked the token (false when it could not be reached).
+    pub signed_out_on_server: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryView {
+    pub id: i64,
+    pub name: String,
+    pub icon: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentTypeView {
+    pub id: i64,
+    pub name: String,
+    /// Leaves the whole amount as the customer's due.
+    pub is_credit: bool,
+}
+
+/// A product as the selling screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductView {
+    pub id: i64,
+    #[serde(rename = "productCode")]
+    pub product_code: Option<String>,
+    pub barcode: Option<String>,
+    #[serde(rename = "productName")]
+    pub product_name: String,
+    #[serde(rename = "productSalePrice", with = "exact")]
+    pub product_sale_price: Decimal,
+    /// VAT rate in percent that a sale charges (0 when VAT is off or the product has none).
+    #[serde(with = "exact")]
+    pub vat_rate: Decimal,
+    /// Server stock minus this terminal's sales the server has not yet taken into account.
+    #[serde(with = "exact")]
+    pub stock: Decimal,
+    pub category_id: Option<i64>,
+}
+
+/// A discount: an amount or a percentage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Discount {
+    #[default]
+    None,
+    Amount(#[serde(with = "exact")] Decimal),
+    Percent(#[serde(with = "exact")] Decimal),
+}
+
+impl std::str::FromStr for Discount {
+    type Err = EngineError;
+
+    /// `5`, `5.50` (an amount) or `10%` (a percentage).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (number, percent) = match text.strip_suffix('%') {
+            Some(n) => (n, true),
+            None => (text, false),
+        };
+        let value = pos_protocol::money::parse_decimal(number)
+            .map_err(|e| EngineError::invalid(format!("discount: {e}")))?;
+        if value < Decimal::ZERO {
+            return Err(EngineError::invalid("discount: must not be negative"));
+        }
+        Ok(match (percent, value.is_zero()) {
+            (_, true) => Discount::None,
+            (true, false) => Discount::Percent(value),
+            (false, false) => Discount::Amount(value),
+        })
+    }
+}
+
+/// A customer: one the server knows, or one created at this till and not yet confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRef {
+    /// A server id.
+    Server(i64),
+    /// The number of a customer created at this till (`local:N`).
+    Local(i64),
+}
+
+impl std::str::FromStr for PartyRef {
+    type Err = EngineError;
+
+    /// `42` (a server id) or `local:7`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let parse = |n: &str| {
+            n.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                EngineError::invalid(format!(
+                    "customer: '{text}' is neither a server id nor local:N"
+                ))
+            })
+        };
+        match text.strip_prefix("local:") {
+            Some(n) => parse(n).map(PartyRef::Local),
+            None => parse(text).map(PartyRef::Server),
+        }
+    }
+}
+
+impl std::fmt::Display for PartyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartyRef::Server(id) => write!(f, "{id}"),
+            PartyRef::Local(n) => write!(f, "local:{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartyView {
+    /// How to name this customer to the engine.
+    pub party_ref: PartyRef,
+    /// Server id, once known.
+    pub id: Option<i64>,
+    /// Local number when it was created at this till.
+    pub local_id: Option<i64>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    #[serde(rename = "type")]
+    pub party_type: String,
+    /// What the customer owes as last known (server due plus this till's unsynced dues).
+    #[serde(with = "exact")]
+    pub due: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `Customer` when absent.
+    #[serde(rename = "type", default)]
+    pub party_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartLineView {
+    pub line_no: u32,
+    pub product_id: i64,
+    pub stock_id: Option<i64>,
+    pub name: String,
+    pub product_code: Option<String>,
+    #[serde(with = "exact")]
+    pub quantity: Decimal,
+    #[serde(with = "exact")]
+    pub unit_price: Decimal,
+    /// The discount as the cashier gave it.
+    pub discount: Discount,
+    /// quantity × price, rounded.
+    #[serde(with = "exact")]
+    pub gross: Decimal,
+    #[serde(with = "exact")]
+    pub line_discount: Decimal,
+    #[serde(with = "exact")]
+    pub cart_discount_share: Decimal,
+    #[serde(with = "exact")]
+    pub vat_rate: Decimal,
+    #[serde(with = "exact")]
+    pub vat_amount: Decimal,
+    /// What the customer pays for the line.
+    #[serde(with = "exact")]
+    pub total: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartView {
+    pub lines: Vec<CartLineView>,
+    /// The cart discount as the cashier gave it.
+    pub discount: Discount,
+    #[serde(with = "exact")]
+    pub subtotal: Decimal,
+    #[serde(with = "exact")]
+    pub line_discount: Decimal,
+    #[serde(with = "exact")]
+    pub cart_discount: Decimal,
+    #[serde(with = "exact")]
+    pub vat_amount: Decimal,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+    pub vat_inclusive: bool,
+    pub customer: Option<PartyView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldCartView {
+    pub id: i64,
+    pub label: String,
+    pub line_count: usize,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+    pub customer_name: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub held_at: DateTime<Utc>,
+}
+
+/// How the customer pays.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PaymentInput {
+    /// None: the business's first cash-like payment type.
+    #[serde(default)]
+    pub payment_type_id: Option<i64>,
+    /// What was handed over. None: exactly the total (or nothing for a credit type).
+    #[serde(with = "exact_opt", default)]
+    pub tendered: Option<Decimal>,
+}
+
+/// Where a sale or another queued operation stands with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Waiting to be sent.
+    Queued,
+    /// Sent; no answer read yet.
+    Sent,
+    /// The server has it (created or already there).
+    Confirmed,
+    /// The server refused it; a person must retry or discard it.
+    Failed,
+    /// The server kept it aside for a person to resolve.
+    Conflict,
+    /// A person discarded it (audited).
+    Discarded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleLineView {
+    pub line_no: u32,
+    pub product_id: i64,
+    pub stock_id: i64,
+    pub name: String,
+    #[serde(with = "exact")]
+    pub quantity: Decimal,
+    #[serde(with = "exact")]
+    pub unit_price: Decimal,
+    /// Line discount plus its share of the cart discount.
+    #[serde(with = "exact")]
+    pub discount: Decimal,
+    #[serde(with = "exact")]
+    pub vat_rate: Decimal,
+    #[serde(with = "exact")]
+    pub vat_amount: Decimal,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+}
+
+/// One sale with everything a receipt prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleDetail {
+    pub local_id: i64,
+    pub offline_invoice_no: String,
+    /// The server's invoice number, once confirmed.
+    pub invoice_number: Option<String>,
+    pub client_reference: String,
+    pub business_name: String,
+    pub cashier_name: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub sale_date: DateTime<Utc>,
+    pub customer: Option<PartyView>,
+    pub lines: Vec<SaleLineView>,
+    #[serde(with = "exact")]
+    pub subtotal: Decimal,
+    #[serde(with = "exact")]
+    pub line_discount: Decimal,
+    #[serde(with = "exact")]
+    pub cart_discount: Decimal,
+    #[serde(with = "exact")]
+    pub vat_amount: Decimal,
+    pub vat_inclusive: bool,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+    #[serde(with = "exact")]
+    pub tendered: Decimal,
+    #[serde(with = "exact")]
+    pub paid: Decimal,
+    #[serde(with = "exact")]
+    pub due: Decimal,
+    #[serde(with = "exact")]
+    pub change: Decimal,
+    pub payment_type_id: i64,
+    pub payment_type_name: String,
+    pub currency: Option<Currency>,
+    pub sync_state: SyncState,
+    pub warnings: Vec<pos_protocol::sync::Warning>,
+    /// Why the server refused it, when it did.
+    pub sync_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletedSale {
+    pub local_id: i64,
+    pub offline_invoice_no: String,
+    pub client_reference: String,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+    #[serde(with = "exact")]
+    pub paid: Decimal,
+    #[serde(with = "exact")]
+    pub due: Decimal,
+    #[serde(with = "exact")]
+    pub change: Decimal,
+    /// Everything the receipt prints.
+    pub receipt: SaleDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleSummary {
+    pub local_id: i64,
+    pub offline_invoice_no: String,
+    pub invoice_number: Option<String>,
+    #[serde(with = "exact")]
+    pub total: Decimal,
+    #[serde(with = "exact")]
+    pub due: Decimal,
+    pub customer_name: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub sale_date: DateTime<Utc>,
+    pub sync_state: SyncState,
+    pub sync_error: Option<String>,
+    pub warnings: Vec<pos_protocol::sync::Warning>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DueCollectionView {
+    pub local_id: i64,
+    pub client_reference: String,
+    pub party: PartyRef,
+    pub party_name: String,
+    #[serde(with = "exact")]
+    pub amount: Decimal,
+    pub payment_type_id: i64,
+    pub note: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub collected_at: DateTime<Utc>,
+    pub sync_state: SyncState,
+}
+
+/// What the sync engine is doing right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncActivity {
+    #[default]
+    Idle,
+    SigningIn,
+    Registering,
+    Pushing,
+    FullSync,
+    Pulling,
+    /// Waiting before retrying after a failure.
+    BackingOff,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Records or operations handled so far in the current activity.
+    pub done: u64,
+    /// How many there are, when known.
+    pub total: Option<u64>,
+}
+
+/// The status line the cashier always sees. `status --json` prints exactly this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// The last contact attempt with the server succeeded.
+    pub online: bool,
+    /// Queued operations not yet acknowledged and not failed.
+    pub pending: u64,
+    /// Operations the server refused, kept for a person.
+    pub failed: u64,
+    /// Operations the server kept as conflicts.
+    pub conflicts: u64,
+    #[serde(with = "rfc3339_opt")]
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub activity: SyncActivity,
+    pub progress: Option<SyncProgress>,
+    /// The server needs a newer terminal; the queue is kept.
+    pub client_too_old: bool,
+    pub signed_in: bool,
+    pub last_error: Option<String>,
+}
+
+/// What one `sync_now` did.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Operations sent.
+    pub pushed: u64,
+    /// Operations the server applied or already had.
+    pub acknowledged: u64,
+    /// Operations the server refused for good (kept as failed).
+    pub rejected: u64,
+    pub conflicts: u64,
+    /// Operations still queued (transport failure, dependency waiting, backoff).
+    pub still_pending: u64,
+    /// Mirror records applied from `full` or `changes`.
+    pub pulled_records: u64,
+    /// A full download ran (first sync).
+    pub full_sync: bool,
+}
+
+/// One outbox entry as the sync panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedOperation {
+    pub id: i64,
+    pub idempotency_key: String,
+    /// `sale`, `party`, `due_collection`.
+    pub entity: String,
+    pub action: String,
+    pub state: SyncState,
+    /// A short human description, e.g. the offline invoice number and total.
+    pub summary: String,
+    pub attempts: u32,
+    #[serde(with = "rfc3339_opt")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub error_code: Option<String>,
+    pub last_error: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// The operation's data as it will be sent.
+    pub payload: serde_json::Value,
+}
