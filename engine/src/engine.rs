@@ -1,138 +1,583 @@
 //! The facade: one `Engine` per data folder, cheap to clone, safe to share between threads.
+//!
+//! Methods that only touch the local store are plain functions (they take microseconds to a
+//! few milliseconds); the ones that talk to the server are `async`.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
+use pos_protocol::auth::UserSummary;
+use pos_protocol::entities::Settings;
 use pos_protocol::Decimal;
-use tokio::sync::watch;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
 
+use crate::cart::Cart;
+use crate::credentials::{token_account, CredentialStore, Secret};
 use crate::error::{EngineError, ErrorCode, Result};
+use crate::mirror::load_settings;
+use crate::outbox::Stamp;
+use crate::parties::DueInput;
+use crate::sales::{self, Seller};
+use crate::store::{parse_time, time_text, Store};
 use crate::views::*;
+use crate::{catalog, device, mirror, outbox, parties};
 
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: EngineConfig,
-    status: watch::Sender<SyncStatus>,
+pub(crate) struct Inner {
+    pub config: EngineConfig,
+    pub store: Store,
+    pub credentials: CredentialStore,
+    pub device_id: String,
+    cart: Mutex<Cart>,
+    pub status: watch::Sender<SyncStatus>,
+    /// One sync at a time.
+    pub sync_lock: tokio::sync::Mutex<()>,
+    /// Wakes the background sync (after a sale, on demand).
+    pub wake: Notify,
+    pub background_started: AtomicBool,
 }
 
-fn not_yet() -> EngineError {
-    EngineError::new(ErrorCode::Internal, "not built yet")
+/// The signed-in user as kept in the local store (no secret in it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    pub user: UserSummary,
+    #[serde(with = "pos_protocol::time::rfc3339")]
+    pub signed_in_at: DateTime<Utc>,
+    #[serde(with = "pos_protocol::time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The `terminal_state` row.
+pub(crate) struct TerminalState {
+    pub device_name: String,
+    pub server_url: Option<String>,
+    pub session: Option<SessionRecord>,
+    pub registered: bool,
+    pub sync_token: Option<String>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_contact_ok: bool,
+    pub last_error: Option<String>,
+    pub client_too_old: bool,
+    pub clock_offset_ms: i64,
+}
+
+pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
+    let row = conn.query_row(
+        "SELECT device_name, server_url, session, registered_at, sync_token, last_sync_at,
+                last_contact_ok, last_error, client_too_old, clock_offset_ms
+         FROM terminal_state WHERE id = 1",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, bool>(8)?,
+                r.get::<_, i64>(9)?,
+            ))
+        },
+    )?;
+    Ok(TerminalState {
+        device_name: row.0,
+        server_url: row.1,
+        session: row.2.map(|s| serde_json::from_str(&s)).transpose()?,
+        registered: row.3.is_some(),
+        sync_token: row.4,
+        last_sync_at: row.5.map(|t| parse_time(&t)).transpose()?,
+        last_contact_ok: row.6,
+        last_error: row.7,
+        client_too_old: row.8,
+        clock_offset_ms: row.9,
+    })
 }
 
 impl Engine {
+    /// Opens the terminal on its data folder: checks and migrates the database, loads or makes
+    /// the device identity. Never touches the network.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        let _ = config;
-        Err(not_yet())
+        let store = Store::open(&config.data_dir)?;
+        let credentials = CredentialStore::from_env(&config.data_dir)?;
+        let known: Option<String> = store.read(|c| {
+            Ok(c.query_row("SELECT device_id FROM terminal_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+        })?;
+        let device_id = match known {
+            Some(id) => id,
+            None => {
+                let id = device::load_or_create(&config.data_dir, &credentials)?;
+                store.write(|tx| {
+                    tx.execute(
+                        "INSERT INTO terminal_state (id, device_id, device_name, server_url)
+                         VALUES (1, ?1, ?2, ?3)",
+                        params![id, device::host_name(), config.server_url],
+                    )?;
+                    Ok(())
+                })?;
+                id
+            }
+        };
+        let (status, _) = watch::channel(SyncStatus {
+            online: false,
+            pending: 0,
+            failed: 0,
+            conflicts: 0,
+            last_sync_at: None,
+            activity: SyncActivity::Idle,
+            progress: None,
+            client_too_old: false,
+            signed_in: false,
+            last_error: None,
+        });
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                credentials,
+                device_id,
+                cart: Mutex::new(Cart::default()),
+                status,
+                sync_lock: tokio::sync::Mutex::new(()),
+                wake: Notify::new(),
+                background_started: AtomicBool::new(false),
+            }),
+        };
+        engine.refresh_status()?;
+        tracing::info!(device = %engine.inner.device_id, data_dir = %engine.inner.config.data_dir.display(), "terminal engine opened");
+        Ok(engine)
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
     }
 
-    // ---- session ----
-    pub async fn login(
+    /// Path of the local database file.
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self.inner.store.path().to_path_buf()
+    }
+
+    fn lock_cart(&self) -> MutexGuard<'_, Cart> {
+        self.inner
+            .cart
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn stamp(&self) -> Result<Stamp> {
+        Ok(Stamp {
+            now: pos_protocol::time::now(),
+            clock_offset_ms: self.inner.store.read(terminal_state)?.clock_offset_ms,
+        })
+    }
+
+    // ---- session -----------------------------------------------------------------------
+
+    /// This terminal's identity.
+    pub fn device(&self) -> Result<DeviceView> {
+        let state = self.inner.store.read(terminal_state)?;
+        Ok(DeviceView {
+            id: self.inner.device_id.clone(),
+            short_code: device::short_code(&self.inner.device_id),
+            name: state.device_name,
+        })
+    }
+
+    /// Who is signed in, on which device, with the business settings. None when signed out.
+    pub fn session(&self) -> Option<SessionInfo> {
+        self.session_info().ok().flatten()
+    }
+
+    fn session_info(&self) -> Result<Option<SessionInfo>> {
+        let (state, settings) = self
+            .inner
+            .store
+            .read(|c| Ok((terminal_state(c)?, load_settings(c)?)))?;
+        let (Some(record), Some(server_url)) = (state.session, state.server_url) else {
+            return Ok(None);
+        };
+        Ok(Some(SessionInfo {
+            server_url,
+            business_name: settings
+                .as_ref()
+                .map(|s| s.company_name.clone())
+                .unwrap_or_default(),
+            user: UserView {
+                id: record.user.id,
+                name: record.user.name,
+                email: record.user.email,
+                role: record.user.role,
+                business_id: record.user.business_id,
+            },
+            device: DeviceView {
+                id: self.inner.device_id.clone(),
+                short_code: device::short_code(&self.inner.device_id),
+                name: state.device_name,
+            },
+            settings,
+        }))
+    }
+
+    pub(crate) fn token(&self) -> Result<Option<Secret>> {
+        self.inner
+            .credentials
+            .get(&token_account(&self.inner.device_id))
+    }
+
+    /// Keeps a signed-in session: the token in the credential store, the user (no secret) in
+    /// the local store. `login` calls this after the server accepted the credentials.
+    pub(crate) fn adopt_session(
         &self,
         server_url: &str,
-        email: &str,
-        password: &str,
+        sign_in: pos_protocol::auth::SignInData,
         device_name: Option<String>,
-    ) -> Result<SessionInfo> {
-        let _ = (server_url, email, password, device_name);
-        Err(not_yet())
+    ) -> Result<()> {
+        self.inner.credentials.set(
+            &token_account(&self.inner.device_id),
+            &Secret::new(sign_in.token),
+        )?;
+        let record = SessionRecord {
+            user: sign_in.user,
+            signed_in_at: pos_protocol::time::now(),
+            expires_at: sign_in.expires_at,
+        };
+        let device_name = device_name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        self.inner.store.write(|tx| {
+            // Another server means another catalog: start its sync from scratch.
+            let previous: Option<String> = tx.query_row(
+                "SELECT server_url FROM terminal_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            if previous.as_deref() != Some(server_url) {
+                tx.execute(
+                    "UPDATE terminal_state SET sync_token = NULL, registered_at = NULL WHERE id = 1",
+                    [],
+                )?;
+            }
+            tx.execute(
+                "UPDATE terminal_state SET server_url = ?1, session = ?2,
+                   device_name = COALESCE(?3, device_name) WHERE id = 1",
+                params![server_url, serde_json::to_string(&record)?, device_name],
+            )?;
+            Ok(())
+        })?;
+        self.refresh_status()
     }
+
+    /// Signs out: revokes the token on the server when it can be reached, forgets it locally,
+    /// and keeps every queued operation (they sync after the next sign-in).
     pub async fn logout(&self) -> Result<LogoutOutcome> {
-        Err(not_yet())
-    }
-    pub fn session(&self) -> Option<SessionInfo> {
-        None
-    }
-    pub fn device(&self) -> DeviceView {
-        unimplemented!()
+        let signed_out_on_server = match self.client_for_session() {
+            Ok(client) => client.sign_out().await.is_ok(),
+            Err(_) => false,
+        };
+        self.inner
+            .credentials
+            .delete(&token_account(&self.inner.device_id))?;
+        self.inner.store.write(|tx| {
+            tx.execute("UPDATE terminal_state SET session = NULL WHERE id = 1", [])?;
+            Ok(())
+        })?;
+        *self.lock_cart() = Cart::default();
+        let (pending, failed, conflicts) = self.inner.store.read(outbox::counts)?;
+        self.refresh_status()?;
+        tracing::info!(queued = pending + failed + conflicts, "signed out; queued work kept");
+        Ok(LogoutOutcome {
+            queued_operations: pending + failed + conflicts,
+            signed_out_on_server,
+        })
     }
 
-    // ---- catalog ----
+    fn seller_session(&self) -> Result<SessionRecord> {
+        self.inner
+            .store
+            .read(terminal_state)?
+            .session
+            .ok_or_else(|| EngineError::new(ErrorCode::NotSignedIn, "nobody is signed in on this till"))
+    }
+
+    // ---- catalog -----------------------------------------------------------------------
+
     pub fn categories(&self) -> Result<Vec<CategoryView>> {
-        Err(not_yet())
+        self.inner.store.read(catalog::categories)
     }
+
     pub fn payment_types(&self) -> Result<Vec<PaymentTypeView>> {
-        Err(not_yet())
+        self.inner.store.read(catalog::payment_types)
     }
+
+    pub fn settings(&self) -> Result<Option<Settings>> {
+        self.inner.store.read(load_settings)
+    }
+
     pub fn products_in_category(&self, category_id: i64, limit: u32) -> Result<Vec<ProductView>> {
-        let _ = (category_id, limit);
-        Err(not_yet())
+        self.inner
+            .store
+            .read(|c| catalog::products_in_category(c, category_id, limit))
     }
+
+    /// Barcode / product code exact matches first, then names by word prefix.
     pub fn search_products(&self, text: &str, limit: u32) -> Result<Vec<ProductView>> {
-        let _ = (text, limit);
-        Err(not_yet())
+        self.inner.store.read(|c| catalog::search(c, text, limit))
     }
+
     pub fn product_by_code(&self, code: &str) -> Result<Option<ProductView>> {
-        let _ = code;
-        Err(not_yet())
+        self.inner.store.read(|c| catalog::product_by_code(c, code))
     }
 
-    // ---- cart ----
+    /// Applies one page of a full download to the mirror in one transaction (the path the
+    /// sync takes; also how tools and tests seed a till). `first_page` empties the entities
+    /// the page carries first.
+    pub fn apply_full_page(
+        &self,
+        page: &pos_protocol::sync::FullResponse,
+        first_page: bool,
+    ) -> Result<u64> {
+        let count = self.inner.store.write(|tx| {
+            if first_page {
+                mirror::clear_for_full(tx, &page.data)?;
+            }
+            mirror::apply_full_data(tx, &page.data)
+        })?;
+        Ok(count)
+    }
+
+    /// Applies one `changes` answer to the mirror and keeps its token, in one transaction.
+    pub fn apply_changes(&self, changes: &pos_protocol::sync::ChangesResponse) -> Result<u64> {
+        self.inner.store.write(|tx| {
+            let count = mirror::apply_changes(tx, &changes.data)?;
+            tx.execute(
+                "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
+                [&changes.sync_token],
+            )?;
+            Ok(count)
+        })
+    }
+
+    // ---- cart --------------------------------------------------------------------------
+
+    fn rules(&self, conn: &Connection) -> Result<pos_protocol::totals::PricingRules> {
+        Ok(sales::require_settings(conn)?.pricing_rules())
+    }
+
+    fn cart_view_of(&self, conn: &Connection, cart: &Cart) -> Result<CartView> {
+        let rules = self.rules(conn)?;
+        let stock_ids = cart
+            .lines
+            .iter()
+            .map(|l| catalog::stock_for_sale(conn, l.product_id))
+            .collect::<Result<Vec<_>>>()?;
+        let customer = cart.customer.map(|p| parties::party(conn, p)).transpose()?;
+        cart.view(rules, &stock_ids, customer)
+    }
+
+    /// Tries `change` on a copy of the cart; keeps it only if the result still prices.
+    fn change_cart(&self, change: impl FnOnce(&Connection, &mut Cart) -> Result<()>) -> Result<CartView> {
+        let mut cart = self.lock_cart();
+        self.inner.store.read(|conn| {
+            let mut next = cart.clone();
+            change(conn, &mut next)?;
+            let view = self.cart_view_of(conn, &next)?;
+            *cart = next;
+            Ok(view)
+        })
+    }
+
     pub fn cart(&self) -> Result<CartView> {
-        Err(not_yet())
-    }
-    pub fn cart_add(&self, product_id: i64, quantity: Decimal) -> Result<CartView> {
-        let _ = (product_id, quantity);
-        Err(not_yet())
-    }
-    pub fn cart_add_code(&self, code: &str, quantity: Decimal) -> Result<CartView> {
-        let _ = (code, quantity);
-        Err(not_yet())
-    }
-    pub fn cart_set_quantity(&self, line_no: u32, quantity: Decimal) -> Result<CartView> {
-        let _ = (line_no, quantity);
-        Err(not_yet())
-    }
-    pub fn cart_set_line_discount(&self, line_no: u32, discount: Discount) -> Result<CartView> {
-        let _ = (line_no, discount);
-        Err(not_yet())
-    }
-    pub fn cart_void_line(&self, line_no: u32) -> Result<CartView> {
-        let _ = line_no;
-        Err(not_yet())
-    }
-    pub fn cart_set_discount(&self, discount: Discount) -> Result<CartView> {
-        let _ = discount;
-        Err(not_yet())
-    }
-    pub fn cart_set_customer(&self, customer: Option<PartyRef>) -> Result<CartView> {
-        let _ = customer;
-        Err(not_yet())
-    }
-    pub fn cart_clear(&self) -> Result<CartView> {
-        Err(not_yet())
-    }
-    pub fn hold_cart(&self, label: &str) -> Result<HeldCartView> {
-        let _ = label;
-        Err(not_yet())
-    }
-    pub fn held_carts(&self) -> Result<Vec<HeldCartView>> {
-        Err(not_yet())
-    }
-    pub fn resume_cart(&self, held_id: i64) -> Result<CartView> {
-        let _ = held_id;
-        Err(not_yet())
-    }
-    pub fn complete_sale(&self, payment: PaymentInput) -> Result<CompletedSale> {
-        let _ = payment;
-        Err(not_yet())
+        let cart = self.lock_cart();
+        self.inner.store.read(|conn| self.cart_view_of(conn, &cart))
     }
 
-    // ---- customers ----
+    pub fn cart_add(&self, product_id: i64, quantity: Decimal) -> Result<CartView> {
+        self.change_cart(|conn, cart| {
+            let product = catalog::product(conn, product_id)?.ok_or_else(|| {
+                EngineError::not_found(format!("product_id: no product {product_id}"))
+            })?;
+            cart.add(&product, quantity)
+        })
+    }
+
+    /// Adds the product with this barcode or product code (what a scanner types).
+    pub fn cart_add_code(&self, code: &str, quantity: Decimal) -> Result<CartView> {
+        self.change_cart(|conn, cart| {
+            let product = catalog::product_by_code(conn, code)?.ok_or_else(|| {
+                EngineError::not_found(format!("code: no product has barcode or code '{}'", code.trim()))
+            })?;
+            cart.add(&product, quantity)
+        })
+    }
+
+    pub fn cart_set_quantity(&self, line_no: u32, quantity: Decimal) -> Result<CartView> {
+        self.change_cart(|_, cart| cart.set_quantity(line_no, quantity))
+    }
+
+    pub fn cart_set_line_discount(&self, line_no: u32, discount: Discount) -> Result<CartView> {
+        self.change_cart(|_, cart| cart.set_line_discount(line_no, discount))
+    }
+
+    pub fn cart_void_line(&self, line_no: u32) -> Result<CartView> {
+        self.change_cart(|_, cart| cart.void_line(line_no))
+    }
+
+    pub fn cart_set_discount(&self, discount: Discount) -> Result<CartView> {
+        self.change_cart(|_, cart| cart.set_discount(discount))
+    }
+
+    pub fn cart_set_customer(&self, customer: Option<PartyRef>) -> Result<CartView> {
+        self.change_cart(|conn, cart| {
+            if let Some(party) = customer {
+                parties::party(conn, party)?;
+            }
+            cart.customer = customer;
+            Ok(())
+        })
+    }
+
+    /// Cancels the cart.
+    pub fn cart_clear(&self) -> Result<CartView> {
+        self.change_cart(|_, cart| {
+            *cart = Cart::default();
+            Ok(())
+        })
+    }
+
+    /// Puts the cart aside under `label` and starts an empty one.
+    pub fn hold_cart(&self, label: &str) -> Result<HeldCartView> {
+        let mut cart = self.lock_cart();
+        if cart.is_empty() {
+            return Err(EngineError::new(ErrorCode::EmptyCart, "the cart is empty: nothing to hold"));
+        }
+        let view = self.inner.store.read(|conn| self.cart_view_of(conn, &cart))?;
+        let label = match label.trim() {
+            "" => format!("Cart of {}", chrono::Local::now().format("%H:%M")),
+            l => l.to_string(),
+        };
+        let held_at = pos_protocol::time::now();
+        let id = self.inner.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO held_carts (label, cart, held_at) VALUES (?1, ?2, ?3)",
+                params![label, serde_json::to_string(&*cart)?, time_text(&held_at)],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        *cart = Cart::default();
+        Ok(HeldCartView {
+            id,
+            label,
+            line_count: view.lines.len(),
+            total: view.total,
+            customer_name: view.customer.map(|c| c.name),
+            held_at,
+        })
+    }
+
+    pub fn held_carts(&self) -> Result<Vec<HeldCartView>> {
+        self.inner.store.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, label, cart, held_at FROM held_carts ORDER BY id")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, label, cart, held_at)| {
+                    let cart: Cart = serde_json::from_str(&cart)?;
+                    let view = self.cart_view_of(conn, &cart)?;
+                    Ok(HeldCartView {
+                        id,
+                        label,
+                        line_count: view.lines.len(),
+                        total: view.total,
+                        customer_name: view.customer.map(|c| c.name),
+                        held_at: parse_time(&held_at)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Brings a held cart back; the current cart must be empty (hold or cancel it first).
+    pub fn resume_cart(&self, held_id: i64) -> Result<CartView> {
+        let mut cart = self.lock_cart();
+        if !cart.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::InvalidState,
+                "the current cart has lines: hold or cancel it before resuming another",
+            ));
+        }
+        let resumed: Cart = self.inner.store.write(|tx| {
+            let text: String = tx
+                .query_row("SELECT cart FROM held_carts WHERE id = ?1", [held_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| EngineError::not_found(format!("id: no held cart {held_id}")))?;
+            tx.execute("DELETE FROM held_carts WHERE id = ?1", [held_id])?;
+            Ok(serde_json::from_str(&text)?)
+        })?;
+        let view = self.inner.store.read(|conn| self.cart_view_of(conn, &resumed))?;
+        *cart = resumed;
+        Ok(view)
+    }
+
+    /// Completes the cart as a sale: one durable local transaction (sale, lines, outbox
+    /// operation, offline number). The receipt can print as soon as this returns.
+    pub fn complete_sale(&self, payment: PaymentInput) -> Result<CompletedSale> {
+        let session = self.seller_session()?;
+        let stamp = self.stamp()?;
+        let mut cart = self.lock_cart();
+        let seller = Seller {
+            device_id: &self.inner.device_id,
+            cashier_id: session.user.id,
+            cashier_name: &session.user.name,
+        };
+        let completed = self
+            .inner
+            .store
+            .write(|tx| sales::complete(tx, &cart, &payment, &seller, stamp))?;
+        *cart = Cart::default();
+        drop(cart);
+        tracing::info!(offline_no = %completed.offline_invoice_no, total = %completed.total, "sale completed");
+        self.after_local_change();
+        Ok(completed)
+    }
+
+    // ---- customers ---------------------------------------------------------------------
+
     pub fn customers(&self, search: &str) -> Result<Vec<PartyView>> {
-        let _ = search;
-        Err(not_yet())
+        self.inner.store.read(|c| parties::search(c, search, 100))
     }
+
+    /// Creates a customer at the till; it can be used at once, and syncs as a `party` create.
     pub fn create_customer(&self, customer: NewCustomer) -> Result<PartyView> {
-        let _ = customer;
-        Err(not_yet())
+        let stamp = self.stamp()?;
+        let view = self
+            .inner
+            .store
+            .write(|tx| parties::create(tx, customer, stamp))?;
+        self.after_local_change();
+        Ok(view)
     }
+
     pub fn collect_due(
         &self,
         party: PartyRef,
@@ -140,40 +585,102 @@ impl Engine {
         payment_type_id: Option<i64>,
         note: Option<String>,
     ) -> Result<DueCollectionView> {
-        let _ = (party, amount, payment_type_id, note);
-        Err(not_yet())
+        self.seller_session()?;
+        let stamp = self.stamp()?;
+        let view = self.inner.store.write(|tx| {
+            let minor_units = sales::require_settings(tx)?.currency.minor_units;
+            let (payment_type_id, _, _) = sales::resolve_payment_type(tx, payment_type_id)?;
+            parties::collect_due(
+                tx,
+                DueInput {
+                    party,
+                    amount,
+                    payment_type_id,
+                    note,
+                },
+                minor_units,
+                stamp,
+            )
+        })?;
+        self.after_local_change();
+        Ok(view)
     }
 
-    // ---- sales ----
+    // ---- sales -------------------------------------------------------------------------
+
+    /// The latest sales, newest first.
     pub fn sales(&self, limit: u32) -> Result<Vec<SaleSummary>> {
-        let _ = limit;
-        Err(not_yet())
-    }
-    pub fn sale(&self, local_id: i64) -> Result<SaleDetail> {
-        let _ = local_id;
-        Err(not_yet())
+        self.inner.store.read(|c| sales::list(c, limit))
     }
 
-    // ---- sync ----
+    pub fn sale(&self, local_id: i64) -> Result<SaleDetail> {
+        self.inner.store.read(|c| sales::detail(c, local_id))
+    }
+
+    // ---- queue and status --------------------------------------------------------------
+
+    pub fn queue(&self) -> Result<Vec<QueuedOperation>> {
+        self.inner.store.read(outbox::list)
+    }
+
+    /// Sends a failed or conflicting operation again (same idempotency key).
+    pub fn queue_retry(&self, id: i64) -> Result<QueuedOperation> {
+        let by = self.session().map(|s| s.user.email);
+        let now = pos_protocol::time::now();
+        let op = self.inner.store.write(|tx| {
+            outbox::retry(tx, id, now, by.as_deref())?;
+            outbox::get(tx, id)
+        })?;
+        self.after_local_change();
+        Ok(op)
+    }
+
+    /// Takes an operation out of the queue for good; the reason is kept in the audit table.
+    pub fn queue_discard(&self, id: i64, reason: &str) -> Result<QueuedOperation> {
+        let by = self.session().map(|s| s.user.email);
+        let now = pos_protocol::time::now();
+        let op = self.inner.store.write(|tx| {
+            outbox::discard(tx, id, reason, now, by.as_deref())?;
+            outbox::get(tx, id)
+        })?;
+        tracing::warn!(id, reason, "queued operation discarded");
+        self.refresh_status()?;
+        Ok(op)
+    }
+
     pub fn status(&self) -> SyncStatus {
         self.inner.status.borrow().clone()
     }
+
     pub fn subscribe_status(&self) -> watch::Receiver<SyncStatus> {
         self.inner.status.subscribe()
     }
-    pub async fn sync_now(&self) -> Result<SyncReport> {
-        Err(not_yet())
+
+    /// Re-reads counts and sync facts from the store into the status stream.
+    pub(crate) fn refresh_status(&self) -> Result<()> {
+        let ((pending, failed, conflicts), state) = self
+            .inner
+            .store
+            .read(|c| Ok((outbox::counts(c)?, terminal_state(c)?)))?;
+        let signed_in = state.session.is_some();
+        self.inner.status.send_modify(|s| {
+            s.pending = pending;
+            s.failed = failed;
+            s.conflicts = conflicts;
+            s.online = state.last_contact_ok;
+            s.last_sync_at = state.last_sync_at;
+            s.client_too_old = state.client_too_old;
+            s.signed_in = signed_in;
+            s.last_error = state.last_error.clone();
+        });
+        Ok(())
     }
-    pub fn start_background_sync(&self) {}
-    pub fn queue(&self) -> Result<Vec<QueuedOperation>> {
-        Err(not_yet())
-    }
-    pub fn queue_retry(&self, id: i64) -> Result<QueuedOperation> {
-        let _ = id;
-        Err(not_yet())
-    }
-    pub fn queue_discard(&self, id: i64, reason: &str) -> Result<QueuedOperation> {
-        let _ = (id, reason);
-        Err(not_yet())
+
+    /// After a sale or another queued change: update the status and nudge the sync.
+    fn after_local_change(&self) {
+        if let Err(e) = self.refresh_status() {
+            tracing::warn!(error = %e, "status not refreshed");
+        }
+        self.inner.wake.notify_one();
     }
 }

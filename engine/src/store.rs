@@ -156,11 +156,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// The schema version a fresh database reaches.
-pub fn latest_schema_version() -> usize {
-    embedded::MIGRATIONS.len()
-}
-
 // ---- value conversions ---------------------------------------------------------------
 
 /// Decimals are stored as their exact text.
@@ -242,7 +237,7 @@ mod tests {
         let version: i64 = store
             .read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
             .unwrap();
-        assert_eq!(version as usize, latest_schema_version());
+        assert_eq!(version as usize, embedded::MIGRATIONS.len());
         drop(store);
         Store::open(dir.path()).unwrap();
     }

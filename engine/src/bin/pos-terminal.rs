@@ -1,1 +1,364 @@
-fn main() {}
+//! `pos-terminal`: the terminal engine from scripts, support and tests.
+//!
+//! The contract (commands, flags, what `sell` prints, exit codes) is in the product spec
+//! `30-terminal.md`; scripts outside this repository rely on it, so extend it, never change it.
+//! Exit codes: 0 success; 1 refused or invalid (reason on stderr); 2 server unreachable;
+//! 3 the server answered but some operations were rejected (kept as failed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pos_engine::{
+    Discount, Engine, EngineConfig, EngineError, ErrorCode, PartyRef, PaymentInput, SyncStatus,
+};
+use pos_protocol::Decimal;
+
+#[derive(Parser)]
+#[command(name = "pos-terminal", version, about = "Offline-first point of sale terminal")]
+struct Cli {
+    /// Data folder (default: the OS's per-user app data folder).
+    #[arg(long, global = true, env = "POS_TERMINAL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Server address (remembered after `login`).
+    #[arg(long, global = true, env = "POS_TERMINAL_SERVER")]
+    server: Option<String>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in, register this device and run the first full sync.
+    Login {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "POS_TERMINAL_PASSWORD")]
+        password: String,
+        /// How the server lists this terminal (default: the host name).
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Sign out; queued work is kept and syncs after the next sign-in.
+    Logout,
+    /// Ring up and complete a sale; prints its offline invoice number. Works offline.
+    Sell {
+        /// CODE:QTY, CODE a barcode or product code; repeat for more lines.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        /// Cart discount: an amount (5.00) or a percentage (10%).
+        #[arg(long)]
+        discount: Option<String>,
+        /// Payment type by name (default: the first non-credit one).
+        #[arg(long)]
+        pay: Option<String>,
+        /// Amount handed over (default: exactly the total). Less leaves a due.
+        #[arg(long)]
+        paid: Option<String>,
+        /// Customer: a server id or local:N.
+        #[arg(long)]
+        customer: Option<String>,
+    },
+    /// Push queued operations, then pull changes.
+    Sync,
+    /// Online state, pending and failed counts, last sync.
+    Status,
+    /// The outbox and its failed operations.
+    Queue {
+        #[command(subcommand)]
+        action: Option<QueueAction>,
+    },
+    /// Catalog look-ups.
+    Products {
+        #[command(subcommand)]
+        action: ProductsAction,
+    },
+    /// Local sales with offline number, server invoice number and sync state.
+    Sales {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueAction {
+    /// Send a failed operation again (same idempotency key).
+    Retry { id: i64 },
+    /// Take an operation out of the queue for good (audited).
+    Discard {
+        id: i64,
+        #[arg(long, default_value = "discarded from the command line")]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProductsAction {
+    /// Name prefix, barcode or product code.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// Exit code of a refusal.
+fn exit_code_of(e: &EngineError) -> u8 {
+    match e.code {
+        ErrorCode::ServerUnreachable => 2,
+        _ => 1,
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), EngineError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| EngineError::internal(format!("JSON output: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn parse_amount(field: &str, text: &str) -> Result<Decimal, EngineError> {
+    pos_protocol::money::parse_decimal(text).map_err(|e| EngineError::invalid(format!("{field}: {e}")))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = cli.data_dir.clone().unwrap_or_else(EngineConfig::default_data_dir);
+    let _log = pos_engine::logging::init(&data_dir).ok().flatten();
+    match run(cli, data_dir).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error ({}): {}", serde_json::to_value(e.code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), e.message);
+            ExitCode::from(exit_code_of(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
+    let mut config = EngineConfig::new(data_dir);
+    config.server_url = cli.server.clone();
+    let engine = Engine::open(config)?;
+    let json = cli.json;
+    match cli.command {
+        Command::Login {
+            email,
+            password,
+            device_name,
+        } => {
+            let server = cli
+                .server
+                .or_else(|| engine.session().map(|s| s.server_url))
+                .ok_or_else(|| EngineError::invalid("server: give --server URL for the first sign-in"))?;
+            let session = engine.login(&server, &email, &password, device_name).await?;
+            if json {
+                print_json(&session)?;
+            } else {
+                println!(
+                    "signed in as {} ({}) at {} on device {} ({})",
+                    session.user.name,
+                    session.user.role.as_str(),
+                    session.business_name,
+                    session.device.short_code,
+                    session.device.name
+                );
+            }
+            Ok(0)
+        }
+        Command::Logout => {
+            let outcome = engine.logout().await?;
+            if json {
+                print_json(&outcome)?;
+            } else if outcome.queued_operations > 0 {
+                println!(
+                    "signed out; {} operation(s) stay queued and sync after the next sign-in",
+                    outcome.queued_operations
+                );
+            } else {
+                println!("signed out");
+            }
+            Ok(0)
+        }
+        Command::Sell {
+            items,
+            discount,
+            pay,
+            paid,
+            customer,
+        } => {
+            engine.cart_clear()?;
+            for item in &items {
+                let (code, quantity) = item.rsplit_once(':').ok_or_else(|| {
+                    EngineError::invalid(format!("item: '{item}' is not CODE:QTY"))
+                })?;
+                engine.cart_add_code(code, parse_amount("item quantity", quantity)?)?;
+            }
+            if let Some(discount) = discount {
+                engine.cart_set_discount(discount.parse::<Discount>()?)?;
+            }
+            if let Some(customer) = customer {
+                engine.cart_set_customer(Some(customer.parse::<PartyRef>()?))?;
+            }
+            let payment_type_id = match pay {
+                None => None,
+                Some(name) => Some(
+                    engine
+                        .payment_types()?
+                        .into_iter()
+                        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+                        .ok_or_else(|| {
+                            EngineError::invalid(format!("pay: no payment type named '{name}'"))
+                        })?
+                        .id,
+                ),
+            };
+            let tendered = paid.map(|p| parse_amount("paid", &p)).transpose()?;
+            let sale = engine.complete_sale(PaymentInput {
+                payment_type_id,
+                tendered,
+            })?;
+            println!("{}", sale.offline_invoice_no);
+            Ok(0)
+        }
+        Command::Sync => {
+            let report = engine.sync_now().await?;
+            let status = engine.status();
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "pushed {}, acknowledged {}, rejected {}, conflicts {}, pulled {} record(s); {} pending, {} failed",
+                    report.pushed,
+                    report.acknowledged,
+                    report.rejected,
+                    report.conflicts,
+                    report.pulled_records,
+                    status.pending,
+                    status.failed
+                );
+            }
+            Ok(if status.failed + status.conflicts > 0 { 3 } else { 0 })
+        }
+        Command::Status => {
+            let status = engine.status();
+            if json {
+                print_json(&status)?;
+            } else {
+                print_status(&status);
+            }
+            Ok(0)
+        }
+        Command::Queue { action: None } => {
+            let queue = engine.queue()?;
+            if json {
+                print_json(&queue)?;
+            } else if queue.is_empty() {
+                println!("the queue is empty");
+            } else {
+                for op in queue {
+                    println!(
+                        "{:>6}  {:<9}  {}{}",
+                        op.id,
+                        state_name(op.state),
+                        op.summary,
+                        op.last_error
+                            .map(|e| format!("  [{}: {e}]", op.error_code.unwrap_or_default()))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Queue {
+            action: Some(QueueAction::Retry { id }),
+        } => {
+            let op = engine.queue_retry(id)?;
+            if json {
+                print_json(&op)?;
+            } else {
+                println!("operation {id} queued again");
+            }
+            Ok(0)
+        }
+        Command::Queue {
+            action: Some(QueueAction::Discard { id, reason }),
+        } => {
+            let op = engine.queue_discard(id, &reason)?;
+            if json {
+                print_json(&op)?;
+            } else {
+                println!("operation {id} discarded");
+            }
+            Ok(0)
+        }
+        Command::Products {
+            action: ProductsAction::Search { text, limit },
+        } => {
+            let found = engine.search_products(&text, limit)?;
+            if json {
+                print_json(&found)?;
+            } else {
+                for p in found {
+                    println!(
+                        "{:>8}  {:<16}  {:<40}  {:>12}  stock {}",
+                        p.id,
+                        p.product_code.unwrap_or_default(),
+                        p.product_name,
+                        p.product_sale_price,
+                        p.stock
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Sales { limit } => {
+            let sales = engine.sales(limit)?;
+            if json {
+                print_json(&sales)?;
+            } else {
+                for s in sales {
+                    println!(
+                        "{:<20}  {:<14}  {:>12}  {}{}",
+                        s.offline_invoice_no,
+                        s.invoice_number.unwrap_or_else(|| "-".into()),
+                        s.total,
+                        state_name(s.sync_state),
+                        s.sync_error.map(|e| format!("  ({e})")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn state_name(state: pos_engine::SyncState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn print_status(status: &SyncStatus) {
+    println!("online:      {}", status.online);
+    println!("signed in:   {}", status.signed_in);
+    println!("pending:     {}", status.pending);
+    println!("failed:      {}", status.failed);
+    println!("conflicts:   {}", status.conflicts);
+    println!(
+        "last sync:   {}",
+        status
+            .last_sync_at
+            .map(|t| pos_protocol::time::format(&t))
+            .unwrap_or_else(|| "never".into())
+    );
+    if status.client_too_old {
+        println!("UPDATE NEEDED: the server needs a newer terminal; the queue is kept");
+    }
+    if let Some(error) = &status.last_error {
+        println!("last error:  {error}");
+    }
+}

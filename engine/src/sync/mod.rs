@@ -1,1 +1,473 @@
-//! (being built)
+//! The sync engine of the terminal side of the protocol: register, full (paged), push the
+//! outbox, pull changes; with backoff, triggers and a status stream.
+//!
+//! Push comes before pull so the stock the mirror pulls already includes this till's sales.
+//! Every page or batch answer is applied in one local transaction together with the cursor it
+//! moves, so a crash in between repeats work instead of skipping it.
+
+pub mod client;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use pos_protocol::sync::{BatchRequest, RegisterRequest, MAX_BATCH_OPERATIONS};
+use rusqlite::params;
+
+use crate::engine::{terminal_state, Engine};
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::outbox::{self, backoff_delay, Outcome};
+use crate::store::time_text;
+use crate::views::{SyncActivity, SyncProgress, SyncReport};
+use crate::{device, mirror, sales};
+use client::{parse_server_url, SyncClient};
+
+impl Engine {
+    /// Signs in, registers this device and runs the first full sync. The token goes to the OS
+    /// credential store. When the sign-in worked but the first sync did not (network), the
+    /// session is kept and the error says so; the background sync finishes the job.
+    pub async fn login(
+        &self,
+        server_url: &str,
+        email: &str,
+        password: &str,
+        device_name: Option<String>,
+    ) -> Result<crate::views::SessionInfo> {
+        let base = parse_server_url(server_url)?;
+        if email.trim().is_empty() {
+            return Err(EngineError::invalid("email: required"));
+        }
+        self.set_activity(SyncActivity::SigningIn, None);
+        let client = SyncClient::new(base.clone(), &self.config().timings, &self.inner.device_id)?;
+        let signed_in = client.sign_in(email.trim(), password).await;
+        let signed_in = match signed_in {
+            Ok(data) => data,
+            Err(e) => {
+                self.note_contact(&e)?;
+                self.set_activity(SyncActivity::Idle, None);
+                return Err(e);
+            }
+        };
+        tracing::info!(user = %signed_in.user.email, "signed in");
+        let engine = self.clone();
+        let url = base.as_str().trim_end_matches('/').to_string();
+        tokio::task::spawn_blocking(move || engine.adopt_session(&url, signed_in, device_name))
+            .await
+            .map_err(|e| EngineError::internal(e.to_string()))??;
+        self.sync_now().await?;
+        self.session()
+            .ok_or_else(|| EngineError::internal("the session was not kept after sign-in"))
+    }
+
+    /// A client for the signed-in session (server address and token).
+    pub(crate) fn client_for_session(&self) -> Result<SyncClient> {
+        let state = self.inner.store.read(terminal_state)?;
+        let not_signed_in =
+            || EngineError::new(ErrorCode::NotSignedIn, "nobody is signed in on this till");
+        if state.session.is_none() {
+            return Err(not_signed_in());
+        }
+        let url = state
+            .server_url
+            .or_else(|| self.config().server_url.clone())
+            .ok_or_else(not_signed_in)?;
+        let token = self.token()?.ok_or_else(|| {
+            EngineError::new(
+                ErrorCode::NotSignedIn,
+                "the sign-in token is not in the credential store: sign in again",
+            )
+        })?;
+        Ok(SyncClient::new(parse_server_url(&url)?, &self.config().timings, &self.inner.device_id)?
+            .with_token(token))
+    }
+
+    fn set_activity(&self, activity: SyncActivity, progress: Option<SyncProgress>) {
+        self.inner.status.send_modify(|s| {
+            s.activity = activity;
+            s.progress = progress;
+        });
+    }
+
+    /// Runs blocking store work off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || work(&engine))
+            .await
+            .map_err(|e| EngineError::internal(format!("store task: {e}")))?
+    }
+
+    /// Records whether the last contact with the server worked.
+    fn note_contact(&self, outcome: &EngineError) -> Result<()> {
+        let reached = !matches!(outcome.code, ErrorCode::ServerUnreachable);
+        let too_old = outcome.code == ErrorCode::ClientTooOld;
+        self.inner.store.write(|tx| {
+            tx.execute(
+                "UPDATE terminal_state SET last_contact_ok = ?1, last_error = ?2,
+                   client_too_old = client_too_old OR ?3 WHERE id = 1",
+                params![reached, outcome.message, too_old],
+            )?;
+            Ok(())
+        })?;
+        self.refresh_status()
+    }
+
+    /// Push the outbox, then pull changes (after registering and a full download the first
+    /// time). Err when the server could not be reached or refused the session; operations the
+    /// server rejected are counted in the report, not an error.
+    pub async fn sync_now(&self) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        let client = self.client_for_session()?;
+        let result = self.sync_with(&client).await;
+        let offset = client.clock_offset_ms();
+        let outcome = match &result {
+            Ok(_) => None,
+            Err(e) => Some(e.clone()),
+        };
+        self.blocking(move |engine| {
+            engine.inner.store.write(|tx| {
+                if let Some(offset) = offset {
+                    tx.execute(
+                        "UPDATE terminal_state SET clock_offset_ms = ?1 WHERE id = 1",
+                        [offset],
+                    )?;
+                }
+                if outcome.is_none() {
+                    tx.execute(
+                        "UPDATE terminal_state SET last_contact_ok = 1, last_error = NULL,
+                           client_too_old = 0, last_sync_at = ?1 WHERE id = 1",
+                        [time_text(&pos_protocol::time::now())],
+                    )?;
+                }
+                Ok(())
+            })?;
+            match &outcome {
+                Some(e) => engine.note_contact(e),
+                None => engine.refresh_status(),
+            }
+        })
+        .await?;
+        self.set_activity(SyncActivity::Idle, None);
+        match &result {
+            Ok(report) => tracing::info!(?report, "sync done"),
+            Err(e) => tracing::warn!(code = ?e.code, error = %e, "sync failed"),
+        }
+        result
+    }
+
+    async fn sync_with(&self, client: &SyncClient) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let state = self.blocking(|e| e.inner.store.read(terminal_state)).await?;
+        if !state.registered {
+            self.register(client, &state.device_name).await?;
+        }
+        let pushed_before_full = state.sync_token.is_some();
+        if pushed_before_full {
+            self.push(client, &mut report).await?;
+        } else {
+            report.full_sync = true;
+            report.pulled_records += self.full(client).await?;
+            self.push(client, &mut report).await?;
+        }
+        report.pulled_records += self.pull(client).await?;
+        report.still_pending = self.blocking(|e| e.inner.store.read(outbox::counts)).await?.0;
+        Ok(report)
+    }
+
+    async fn register(&self, client: &SyncClient, device_name: &str) -> Result<()> {
+        self.set_activity(SyncActivity::Registering, None);
+        let request = RegisterRequest {
+            device_id: self.inner.device_id.clone(),
+            device_name: device_name.to_string(),
+            os: Some(device::os_description()),
+            app_version: Some(crate::CLIENT_VERSION.to_string()),
+        };
+        let registered = client.register(&request).await?;
+        self.blocking(move |engine| {
+            engine.inner.store.write(|tx| {
+                tx.execute(
+                    "UPDATE terminal_state SET registered_at = ?1, last_offline_seq = ?2,
+                       next_offline_seq = MAX(next_offline_seq, ?2 + 1) WHERE id = 1",
+                    params![time_text(&registered.registered_at), registered.last_offline_seq],
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+        tracing::info!(device = %self.inner.device_id, "device registered");
+        Ok(())
+    }
+
+    /// Downloads every page; the first page's token is kept (in the last page's transaction)
+    /// so `changes` continues from before the download began.
+    async fn full(&self, client: &SyncClient) -> Result<u64> {
+        let page_size = self.config().timings.page_size;
+        let mut cursor: Option<String> = None;
+        let mut first_token: Option<String> = None;
+        let mut applied = 0u64;
+        loop {
+            self.set_activity(
+                SyncActivity::FullSync,
+                Some(SyncProgress {
+                    done: applied,
+                    total: None,
+                }),
+            );
+            let page = client.full(page_size, cursor.as_deref()).await?;
+            let first = first_token.is_none();
+            let token = first_token.get_or_insert_with(|| page.sync_token.clone()).clone();
+            let last = !page.has_more || page.next_cursor.is_none();
+            let next_cursor = page.next_cursor.clone();
+            applied += self
+                .blocking(move |engine| {
+                    engine.inner.store.write(|tx| {
+                        if first {
+                            mirror::clear_for_full(tx, &page.data)?;
+                        }
+                        let count = mirror::apply_full_data(tx, &page.data)?;
+                        if last {
+                            tx.execute(
+                                "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
+                                [&token],
+                            )?;
+                            sales::settle_confirmed(tx)?;
+                        }
+                        Ok(count)
+                    })
+                })
+                .await?;
+            if last {
+                return Ok(applied);
+            }
+            cursor = next_cursor;
+        }
+    }
+
+    /// Asks for changes until the server has no more; each answer and its token in one
+    /// transaction.
+    async fn pull(&self, client: &SyncClient) -> Result<u64> {
+        let page_size = self.config().timings.page_size;
+        let mut applied = 0u64;
+        loop {
+            self.set_activity(
+                SyncActivity::Pulling,
+                Some(SyncProgress {
+                    done: applied,
+                    total: None,
+                }),
+            );
+            let token = self
+                .blocking(|e| e.inner.store.read(terminal_state))
+                .await?
+                .sync_token
+                .ok_or_else(|| EngineError::internal("no sync token after the full download"))?;
+            let changes = client.changes(&token, page_size).await?;
+            let has_more = changes.has_more;
+            applied += self
+                .blocking(move |engine| {
+                    engine.inner.store.write(|tx| {
+                        let count = mirror::apply_changes(tx, &changes.data)?;
+                        tx.execute(
+                            "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
+                            [&changes.sync_token],
+                        )?;
+                        if !has_more {
+                            sales::settle_confirmed(tx)?;
+                        }
+                        Ok(count)
+                    })
+                })
+                .await?;
+            if !has_more {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Sends ready operations in order, at most 500 per batch, until none is ready.
+    async fn push(&self, client: &SyncClient, report: &mut SyncReport) -> Result<()> {
+        let timings = self.config().timings;
+        loop {
+            let now = pos_protocol::time::now();
+            let batch = self
+                .blocking(move |engine| {
+                    let ready = engine
+                        .inner
+                        .store
+                        .read(|c| outbox::ready(c, now, MAX_BATCH_OPERATIONS))?;
+                    let ids: Vec<i64> = ready.iter().map(|(id, _)| *id).collect();
+                    engine.inner.store.write(|tx| outbox::mark_sent(tx, &ids, now))?;
+                    Ok(ready)
+                })
+                .await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let total = batch.len() as u64;
+            self.set_activity(
+                SyncActivity::Pushing,
+                Some(SyncProgress {
+                    done: report.pushed,
+                    total: Some(report.pushed + total),
+                }),
+            );
+            let (ids, operations): (Vec<i64>, Vec<_>) = batch.into_iter().unzip();
+            let request = BatchRequest {
+                operations,
+                client_timestamp: Some(now),
+                device_id: Some(self.inner.device_id.clone()),
+            };
+            report.pushed += total;
+            let answer = match client.batch(&request).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let attempts = self.max_attempts(ids.clone()).await?;
+                    let delay = backoff_delay(
+                        attempts,
+                        Duration::from_millis(timings.backoff_initial_ms),
+                        Duration::from_millis(timings.backoff_max_ms),
+                        rand::random::<f64>(),
+                    );
+                    // A server asking for a newer terminal is not a transport failure: keep
+                    // the queue as it is, due at once after the update.
+                    let delay = if e.code == ErrorCode::ClientTooOld { Duration::ZERO } else { delay };
+                    let message = e.message.clone();
+                    self.blocking(move |engine| {
+                        engine
+                            .inner
+                            .store
+                            .write(|tx| outbox::requeue_after(tx, &ids, now, delay, &message))
+                    })
+                    .await?;
+                    return Err(e);
+                }
+            };
+            let keys: Vec<String> = request
+                .operations
+                .iter()
+                .map(|o| o.idempotency_key.clone())
+                .collect();
+            let outcomes = self
+                .blocking(move |engine| {
+                    engine.inner.store.write(|tx| {
+                        let mut outcomes = Vec::new();
+                        let mut unanswered = Vec::new();
+                        for (id, key) in ids.iter().zip(&keys) {
+                            let Some(result) =
+                                answer.results.iter().find(|r| &r.idempotency_key == key)
+                            else {
+                                unanswered.push(*id);
+                                continue;
+                            };
+                            let attempts: u32 = tx.query_row(
+                                "SELECT attempts FROM outbox WHERE id = ?1",
+                                [id],
+                                |r| r.get(0),
+                            )?;
+                            let delay = backoff_delay(
+                                attempts,
+                                Duration::from_millis(timings.backoff_initial_ms),
+                                Duration::from_millis(timings.backoff_max_ms),
+                                rand::random::<f64>(),
+                            );
+                            outcomes.push(outbox::apply_result(tx, *id, result, now, delay)?);
+                        }
+                        outbox::requeue_after(
+                            tx,
+                            &unanswered,
+                            now,
+                            Duration::from_millis(timings.backoff_initial_ms),
+                            "the server's answer did not mention this operation",
+                        )?;
+                        Ok(outcomes)
+                    })
+                })
+                .await?;
+            for outcome in &outcomes {
+                match outcome {
+                    Outcome::Acknowledged => report.acknowledged += 1,
+                    Outcome::Rejected => report.rejected += 1,
+                    Outcome::Conflict => report.conflicts += 1,
+                    Outcome::StillPending => {}
+                }
+            }
+            self.blocking(|e| e.refresh_status()).await?;
+            if !outcomes.iter().any(|o| *o == Outcome::Acknowledged) {
+                // Nothing moved (all waiting or retrying later): stop rather than spin.
+                return Ok(());
+            }
+        }
+    }
+
+    async fn max_attempts(&self, ids: Vec<i64>) -> Result<u32> {
+        self.blocking(move |engine| {
+            engine.inner.store.read(|c| {
+                let mut most = 1u32;
+                for id in &ids {
+                    let n: u32 =
+                        c.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+                    most = most.max(n);
+                }
+                Ok(most)
+            })
+        })
+        .await
+    }
+
+    /// Starts the background sync: on start, right after each sale (or other queued change),
+    /// every `periodic_interval`, and with exponential backoff while the server cannot be
+    /// reached (which is how a reconnect is noticed). Calling it again does nothing. Runs on
+    /// the current tokio runtime, or on its own thread when called outside one.
+    pub fn start_background_sync(&self) {
+        if self.inner.background_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let engine = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move { engine.background_loop().await });
+            }
+            Err(_) => {
+                std::thread::Builder::new()
+                    .name("pos-sync".into())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                            Ok(rt) => rt.block_on(engine.background_loop()),
+                            Err(e) => tracing::error!(error = %e, "background sync not started"),
+                        }
+                    })
+                    .map(drop)
+                    .unwrap_or_else(|e| tracing::error!(error = %e, "background sync not started"));
+            }
+        }
+    }
+
+    async fn background_loop(self) {
+        let timings = self.config().timings;
+        let mut failures = 0u32;
+        loop {
+            let wait = match self.sync_now().await {
+                Ok(_) => {
+                    failures = 0;
+                    timings.periodic_interval()
+                }
+                Err(e) if e.code == ErrorCode::NotSignedIn => timings.periodic_interval(),
+                Err(_) => {
+                    failures = failures.saturating_add(1);
+                    self.set_activity(SyncActivity::BackingOff, None);
+                    backoff_delay(
+                        failures,
+                        Duration::from_millis(timings.backoff_initial_ms),
+                        Duration::from_millis(timings.backoff_max_ms),
+                        rand::random::<f64>(),
+                    )
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.wake.notified() => {}
+            }
+        }
+    }
+}
