@@ -687,3 +687,76 @@ async fn shutdown_lets_the_request_in_flight_finish_then_refuses() {
     let refused = TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
 }
+
+#[tokio::test]
+async fn a_path_filter_spares_other_routes() {
+    let server = CountingServer::start("a").await;
+    let plan = FaultPlan::scripted(vec![Fault::DropRequest]).on_paths(&["/api/v1/sync/"]);
+    let proxy = FaultProxy::start(server.addr, plan).await.unwrap();
+    let mut client = RawClient::connect(proxy.addr()).await;
+    let signed_in = client.post("/api/v1/auth/sign-in", "me").await;
+    assert_eq!(signed_in.body(), "a #1 POST /api/v1/auth/sign-in me");
+    assert_eq!(
+        client.post("/api/v1/sync/batch", "ops").await,
+        Outcome::Closed
+    );
+    assert_eq!(server.received(), 1);
+    let log: Vec<String> = proxy.decisions().iter().map(ToString::to_string).collect();
+    assert_eq!(log.len(), 2);
+    let expected = format!(
+        "#2 POST /api/v1/sync/batch -> {}: drop-request",
+        server.addr
+    );
+    assert_eq!(log[1], expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_under_random_faults_account_for_every_copy() {
+    const CLIENTS: usize = 8;
+    const REQUESTS_EACH: usize = 30;
+    let server = CountingServer::start("a").await;
+    let plan = FaultPlan::seeded(pos_e2e::fault_proxy::seed_from_env(), 0.4)
+        .with_delay_range(Duration::from_millis(1), Duration::from_millis(5));
+    let proxy = FaultProxy::start(server.addr, plan).await.unwrap();
+    let addr = proxy.addr();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                let mut client = RawClient::connect(addr).await;
+                for n in 0..REQUESTS_EACH {
+                    let outcome = client.post("/sales", &format!("{c}-{n}")).await;
+                    if !matches!(outcome, Outcome::Answer { .. }) {
+                        client = RawClient::connect(addr).await;
+                    }
+                    outcomes.push(outcome);
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for client in clients {
+        let outcomes = client.await.unwrap();
+        assert_eq!(outcomes.len(), REQUESTS_EACH);
+        answered += outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Answer { status: 200, .. }))
+            .count() as u64;
+    }
+    let decisions = proxy.decisions();
+    assert_eq!(decisions.len(), CLIENTS * REQUESTS_EACH);
+    let copies: u64 = decisions.iter().map(|d| d.fault.copies_forwarded()).sum();
+    let stats = proxy.stats();
+    assert_eq!(server.received() as u64, copies, "{stats:?}");
+    assert_eq!(stats.forwarded, copies, "{stats:?}");
+    let expected_answers = decisions
+        .iter()
+        .filter(|d| d.fault.client_gets_answer())
+        .count();
+    assert_eq!(answered, expected_answers as u64, "{stats:?}");
+    assert_eq!(stats.responses_returned, answered);
+    assert_eq!(stats.upstream_errors, 0);
+    assert!(stats.faulted() > 0 && stats.passed > 0, "{stats:?}");
+    proxy.shutdown().await;
+}

@@ -38,15 +38,20 @@
 //! cannot be reached, or that breaks off its answer, gives the client a 502 naming the
 //! upstream when nothing of the answer was sent yet.
 //!
+//! [`FaultPlan::on_paths`] limits a plan to some routes (say the sync routes) so that sign-in
+//! and set-up requests pass untouched and do not shift the sequence of decisions.
+//!
 //! # Replaying a failed run
 //! A seeded plan draws each request's fault from a random generator seeded with a `u64`; the
 //! proxy prints its plan, seed included, on stderr when it starts (and logs it with `tracing`).
 //! Take the seed from [`seed_from_env`] so that `POS_FAULT_SEED=<seed>` replays a failed run.
 //! The same seed gives the same sequence of decisions in the order requests reach the proxy
-//! ([`FaultProxy::decisions`] lists them). With one client sending one request at a time that
-//! order is the client's; with several concurrent clients the order in which their requests
-//! arrive depends on scheduling, so a replay applies the same sequence of faults but possibly
-//! to other requests. The decision list of the failed run shows which request got which fault.
+//! ([`FaultProxy::decisions`] lists them; each prints as one line, e.g.
+//! `#12 POST /api/v1/sync/batch -> 127.0.0.1:41234: drop-response`). With one client sending
+//! one request at a time that order is the client's; with several concurrent clients the order
+//! in which their requests arrive depends on scheduling, so a replay applies the same sequence
+//! of faults but possibly to other requests. The decision list of the failed run shows which
+//! request got which fault.
 //!
 //! # Example
 //! ```no_run
@@ -186,6 +191,16 @@ pub struct Decision {
     /// Where the (first copy of the) request went.
     pub upstream: SocketAddr,
     pub fault: Fault,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} {} -> {}: {}",
+            self.request_no, self.method, self.target, self.upstream, self.fault
+        )
+    }
 }
 
 /// [`FaultProxy::wait_until`] gave up.
@@ -442,7 +457,7 @@ impl Shared {
     /// decision is logged, so the log's order is the draw order.
     fn decide(&self, request: &Request) -> Route {
         let mut plan = self.plan.lock().expect("fault plan");
-        let fault = plan.next_fault();
+        let fault = plan.fault_for(&request.target);
         let (upstream, copy_upstream) = {
             let upstreams = self.upstreams.lock().expect("upstream list");
             let turn = self.next_upstream.fetch_add(1, Ordering::Relaxed);

@@ -151,6 +151,8 @@ impl fmt::Display for Fault {
 #[derive(Clone)]
 pub struct FaultPlan {
     source: Source,
+    /// Request targets the plan applies to (by prefix); empty for all.
+    path_prefixes: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -173,6 +175,7 @@ impl FaultPlan {
     pub fn pass_through() -> Self {
         FaultPlan {
             source: Source::PassThrough,
+            path_prefixes: Vec::new(),
         }
     }
 
@@ -182,6 +185,7 @@ impl FaultPlan {
             source: Source::Scripted {
                 remaining: faults.into(),
             },
+            path_prefixes: Vec::new(),
         }
     }
 
@@ -205,6 +209,7 @@ impl FaultPlan {
                 weights: FaultKind::ALL.map(|kind| (kind, 1.0)),
                 delay_ms: (10, 200),
             },
+            path_prefixes: Vec::new(),
         }
     }
 
@@ -291,6 +296,29 @@ impl FaultPlan {
         }
     }
 
+    /// Apply the plan only to requests whose target starts with one of `prefixes` (for
+    /// example `/api/v1/sync/`); the others pass without using up a scripted fault or a random
+    /// draw, so the sequence of decisions on the matching requests does not depend on them.
+    pub fn on_paths(mut self, prefixes: &[&str]) -> Self {
+        self.path_prefixes = prefixes.iter().map(|prefix| (*prefix).to_owned()).collect();
+        self
+    }
+
+    /// The fault for a request to `target`: [`Fault::Pass`] when the plan does not apply to
+    /// it (see [`FaultPlan::on_paths`]), otherwise [`FaultPlan::next_fault`].
+    pub fn fault_for(&mut self, target: &str) -> Fault {
+        let applies = self.path_prefixes.is_empty()
+            || self
+                .path_prefixes
+                .iter()
+                .any(|prefix| target.starts_with(prefix.as_str()));
+        if applies {
+            self.next_fault()
+        } else {
+            Fault::Pass
+        }
+    }
+
     /// The fault for the next request (advances the script or the random generator).
     pub fn next_fault(&mut self) -> Fault {
         match &mut self.source {
@@ -343,6 +371,9 @@ impl FaultPlan {
 
 impl fmt::Display for FaultPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path_prefixes.is_empty() {
+            write!(f, "on paths {:?}: ", self.path_prefixes)?;
+        }
         match &self.source {
             Source::PassThrough => f.write_str("pass-through"),
             Source::Scripted { remaining } => {
@@ -458,6 +489,14 @@ mod tests {
                 Fault::Pass
             ]
         );
+    }
+
+    #[test]
+    fn a_path_filter_skips_other_requests_without_using_up_the_plan() {
+        let mut plan = FaultPlan::scripted(vec![Fault::DropResponse]).on_paths(&["/api/v1/sync/"]);
+        assert_eq!(plan.fault_for("/api/v1/auth/sign-in"), Fault::Pass);
+        assert_eq!(plan.fault_for("/api/v1/sync/batch"), Fault::DropResponse);
+        assert_eq!(plan.fault_for("/api/v1/sync/batch"), Fault::Pass);
     }
 
     #[test]
