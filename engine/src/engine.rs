@@ -237,8 +237,9 @@ impl Engine {
     }
 
     /// Keeps a signed-in session: the token in the credential store, the user (no secret) in
-    /// the local store. `login` calls this after the server accepted the credentials.
-    pub(crate) fn adopt_session(
+    /// the local store. `login` calls this after the server accepted the credentials; tools
+    /// that obtained a sign-in elsewhere may call it too.
+    pub fn adopt_session(
         &self,
         server_url: &str,
         sign_in: pos_protocol::auth::SignInData,
@@ -340,24 +341,35 @@ impl Engine {
         self.inner.store.read(|c| catalog::product_by_code(c, code))
     }
 
-    /// Applies one page of a full download to the mirror in one transaction (the path the
-    /// sync takes; also how tools and tests seed a till). `first_page` empties the entities
-    /// the page carries first.
+    /// Applies one page of a full download to the mirror in one transaction; the path the
+    /// sync takes, and how tools and tests seed a till. `first_page_token` is None for the
+    /// first page (which empties the entities it carries, and whose token is where `changes`
+    /// continues) and that first page's token for the pages after it. The last page
+    /// (`has_more` false) stores the token, so an interrupted download starts again.
     pub fn apply_full_page(
         &self,
         page: &pos_protocol::sync::FullResponse,
-        first_page: bool,
+        first_page_token: Option<&str>,
     ) -> Result<u64> {
-        let count = self.inner.store.write(|tx| {
-            if first_page {
+        self.inner.store.write(|tx| {
+            if first_page_token.is_none() {
                 mirror::clear_for_full(tx, &page.data)?;
             }
-            mirror::apply_full_data(tx, &page.data)
-        })?;
-        Ok(count)
+            let count = mirror::apply_full_data(tx, &page.data)?;
+            if !page.has_more {
+                let token = first_page_token.unwrap_or(&page.sync_token);
+                tx.execute(
+                    "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
+                    [token],
+                )?;
+                sales::settle_confirmed(tx)?;
+            }
+            Ok(count)
+        })
     }
 
     /// Applies one `changes` answer to the mirror and keeps its token, in one transaction.
+    /// After the last page the mirror's stock includes every sale the server confirmed.
     pub fn apply_changes(&self, changes: &pos_protocol::sync::ChangesResponse) -> Result<u64> {
         self.inner.store.write(|tx| {
             let count = mirror::apply_changes(tx, &changes.data)?;
@@ -365,6 +377,9 @@ impl Engine {
                 "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
                 [&changes.sync_token],
             )?;
+            if !changes.has_more {
+                sales::settle_confirmed(tx)?;
+            }
             Ok(count)
         })
     }

@@ -18,7 +18,7 @@ use crate::error::{EngineError, ErrorCode, Result};
 use crate::outbox::{self, backoff_delay, Outcome};
 use crate::store::time_text;
 use crate::views::{SyncActivity, SyncProgress, SyncReport};
-use crate::{device, mirror, sales};
+use crate::device;
 use client::{parse_server_url, SyncClient};
 
 impl Engine {
@@ -184,23 +184,27 @@ impl Engine {
             app_version: Some(crate::CLIENT_VERSION.to_string()),
         };
         let registered = client.register(&request).await?;
-        self.blocking(move |engine| {
-            engine.inner.store.write(|tx| {
-                tx.execute(
-                    "UPDATE terminal_state SET registered_at = ?1, last_offline_seq = ?2,
-                       next_offline_seq = MAX(next_offline_seq, ?2 + 1) WHERE id = 1",
-                    params![time_text(&registered.registered_at), registered.last_offline_seq],
-                )?;
-                Ok(())
-            })
-        })
-        .await?;
+        self.blocking(move |engine| engine.apply_registration(&registered))
+            .await?;
         tracing::info!(device = %self.inner.device_id, "device registered");
         Ok(())
     }
 
-    /// Downloads every page; the first page's token is kept (in the last page's transaction)
-    /// so `changes` continues from before the download began.
+    /// Keeps the server's answer to registering this device: offline numbers continue after
+    /// the highest one the server has seen from it, so a reinstalled till never reuses one.
+    pub fn apply_registration(&self, registered: &pos_protocol::sync::RegisterData) -> Result<()> {
+        self.inner.store.write(|tx| {
+            tx.execute(
+                "UPDATE terminal_state SET registered_at = ?1, last_offline_seq = ?2,
+                   next_offline_seq = MAX(next_offline_seq, ?2 + 1) WHERE id = 1",
+                params![time_text(&registered.registered_at), registered.last_offline_seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Downloads every page; the first page's token is where `changes` continues, so nothing
+    /// written while the pages download is lost.
     async fn full(&self, client: &SyncClient) -> Result<u64> {
         let page_size = self.config().timings.page_size;
         let mut cursor: Option<String> = None;
@@ -215,32 +219,22 @@ impl Engine {
                 }),
             );
             let page = client.full(page_size, cursor.as_deref()).await?;
-            let first = first_token.is_none();
-            let token = first_token.get_or_insert_with(|| page.sync_token.clone()).clone();
-            let last = !page.has_more || page.next_cursor.is_none();
-            let next_cursor = page.next_cursor.clone();
+            let last = !page.has_more;
+            if page.has_more && page.next_cursor.is_none() {
+                return Err(EngineError::new(
+                    ErrorCode::ProtocolError,
+                    "sync/full: has_more without a next_cursor",
+                ));
+            }
+            cursor = page.next_cursor.clone();
+            let token = first_token.clone();
+            first_token.get_or_insert_with(|| page.sync_token.clone());
             applied += self
-                .blocking(move |engine| {
-                    engine.inner.store.write(|tx| {
-                        if first {
-                            mirror::clear_for_full(tx, &page.data)?;
-                        }
-                        let count = mirror::apply_full_data(tx, &page.data)?;
-                        if last {
-                            tx.execute(
-                                "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
-                                [&token],
-                            )?;
-                            sales::settle_confirmed(tx)?;
-                        }
-                        Ok(count)
-                    })
-                })
+                .blocking(move |engine| engine.apply_full_page(&page, token.as_deref()))
                 .await?;
             if last {
                 return Ok(applied);
             }
-            cursor = next_cursor;
         }
     }
 
@@ -265,19 +259,7 @@ impl Engine {
             let changes = client.changes(&token, page_size).await?;
             let has_more = changes.has_more;
             applied += self
-                .blocking(move |engine| {
-                    engine.inner.store.write(|tx| {
-                        let count = mirror::apply_changes(tx, &changes.data)?;
-                        tx.execute(
-                            "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
-                            [&changes.sync_token],
-                        )?;
-                        if !has_more {
-                            sales::settle_confirmed(tx)?;
-                        }
-                        Ok(count)
-                    })
-                })
+                .blocking(move |engine| engine.apply_changes(&changes))
                 .await?;
             if !has_more {
                 return Ok(applied);
@@ -287,24 +269,13 @@ impl Engine {
 
     /// Sends ready operations in order, at most 500 per batch, until none is ready.
     async fn push(&self, client: &SyncClient, report: &mut SyncReport) -> Result<()> {
-        let timings = self.config().timings;
         loop {
             let now = pos_protocol::time::now();
-            let batch = self
-                .blocking(move |engine| {
-                    let ready = engine
-                        .inner
-                        .store
-                        .read(|c| outbox::ready(c, now, MAX_BATCH_OPERATIONS))?;
-                    let ids: Vec<i64> = ready.iter().map(|(id, _)| *id).collect();
-                    engine.inner.store.write(|tx| outbox::mark_sent(tx, &ids, now))?;
-                    Ok(ready)
-                })
-                .await?;
-            if batch.is_empty() {
+            let (ids, request) = self.blocking(move |e| e.prepare_batch(now)).await?;
+            if ids.is_empty() {
                 return Ok(());
             }
-            let total = batch.len() as u64;
+            let total = ids.len() as u64;
             self.set_activity(
                 SyncActivity::Pushing,
                 Some(SyncProgress {
@@ -312,77 +283,18 @@ impl Engine {
                     total: Some(report.pushed + total),
                 }),
             );
-            let (ids, operations): (Vec<i64>, Vec<_>) = batch.into_iter().unzip();
-            let request = BatchRequest {
-                operations,
-                client_timestamp: Some(now),
-                device_id: Some(self.inner.device_id.clone()),
-            };
             report.pushed += total;
             let answer = match client.batch(&request).await {
                 Ok(answer) => answer,
                 Err(e) => {
-                    let attempts = self.max_attempts(ids.clone()).await?;
-                    let delay = backoff_delay(
-                        attempts,
-                        Duration::from_millis(timings.backoff_initial_ms),
-                        Duration::from_millis(timings.backoff_max_ms),
-                        rand::random::<f64>(),
-                    );
-                    // A server asking for a newer terminal is not a transport failure: keep
-                    // the queue as it is, due at once after the update.
-                    let delay = if e.code == ErrorCode::ClientTooOld { Duration::ZERO } else { delay };
-                    let message = e.message.clone();
-                    self.blocking(move |engine| {
-                        engine
-                            .inner
-                            .store
-                            .write(|tx| outbox::requeue_after(tx, &ids, now, delay, &message))
-                    })
-                    .await?;
+                    let error = e.clone();
+                    self.blocking(move |engine| engine.record_batch_failure(&ids, &error, now))
+                        .await?;
                     return Err(e);
                 }
             };
-            let keys: Vec<String> = request
-                .operations
-                .iter()
-                .map(|o| o.idempotency_key.clone())
-                .collect();
             let outcomes = self
-                .blocking(move |engine| {
-                    engine.inner.store.write(|tx| {
-                        let mut outcomes = Vec::new();
-                        let mut unanswered = Vec::new();
-                        for (id, key) in ids.iter().zip(&keys) {
-                            let Some(result) =
-                                answer.results.iter().find(|r| &r.idempotency_key == key)
-                            else {
-                                unanswered.push(*id);
-                                continue;
-                            };
-                            let attempts: u32 = tx.query_row(
-                                "SELECT attempts FROM outbox WHERE id = ?1",
-                                [id],
-                                |r| r.get(0),
-                            )?;
-                            let delay = backoff_delay(
-                                attempts,
-                                Duration::from_millis(timings.backoff_initial_ms),
-                                Duration::from_millis(timings.backoff_max_ms),
-                                rand::random::<f64>(),
-                            );
-                            outcomes.push(outbox::apply_result(tx, *id, result, now, delay)?);
-                        }
-                        outbox::requeue_after(
-                            tx,
-                            &unanswered,
-                            now,
-                            Duration::from_millis(timings.backoff_initial_ms),
-                            "the server's answer did not mention this operation",
-                        )?;
-                        Ok(outcomes)
-                    })
-                })
+                .blocking(move |engine| engine.record_batch_answer(&ids, &request, &answer, now))
                 .await?;
             for outcome in &outcomes {
                 match outcome {
@@ -393,26 +305,108 @@ impl Engine {
                 }
             }
             self.blocking(|e| e.refresh_status()).await?;
-            if !outcomes.iter().any(|o| *o == Outcome::Acknowledged) {
+            if !outcomes.contains(&Outcome::Acknowledged) {
                 // Nothing moved (all waiting or retrying later): stop rather than spin.
                 return Ok(());
             }
         }
     }
 
-    async fn max_attempts(&self, ids: Vec<i64>) -> Result<u32> {
-        self.blocking(move |engine| {
-            engine.inner.store.read(|c| {
-                let mut most = 1u32;
-                for id in &ids {
-                    let n: u32 =
-                        c.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
-                    most = most.max(n);
-                }
-                Ok(most)
-            })
+    fn backoff(&self, attempts: u32) -> Duration {
+        let timings = self.config().timings;
+        backoff_delay(
+            attempts,
+            Duration::from_millis(timings.backoff_initial_ms),
+            Duration::from_millis(timings.backoff_max_ms),
+            rand::random::<f64>(),
+        )
+    }
+
+    /// The next batch to push: up to 500 ready operations in order, marked as sent (their
+    /// answer may be lost; they stay eligible to be sent again with the same keys). Returns
+    /// their outbox ids beside the request.
+    pub fn prepare_batch(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<i64>, BatchRequest)> {
+        let ready = self.inner.store.write(|tx| {
+            let ready = outbox::ready(tx, now, MAX_BATCH_OPERATIONS)?;
+            let ids: Vec<i64> = ready.iter().map(|(id, _)| *id).collect();
+            outbox::mark_sent(tx, &ids, now)?;
+            Ok(ready)
+        })?;
+        let (ids, operations): (Vec<i64>, Vec<_>) = ready.into_iter().unzip();
+        Ok((
+            ids,
+            BatchRequest {
+                operations,
+                client_timestamp: Some(now),
+                device_id: Some(self.inner.device_id.clone()),
+            },
+        ))
+    }
+
+    /// A batch that got no answer: its operations go back to the queue after a backoff (at
+    /// once when the server asked for a newer terminal: the queue is kept as it is).
+    pub fn record_batch_failure(
+        &self,
+        ids: &[i64],
+        error: &EngineError,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        self.inner.store.write(|tx| {
+            let mut attempts = 1u32;
+            for id in ids {
+                let n: u32 =
+                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+                attempts = attempts.max(n);
+            }
+            let delay = if error.code == ErrorCode::ClientTooOld {
+                Duration::ZERO
+            } else {
+                self.backoff(attempts)
+            };
+            outbox::requeue_after(tx, ids, now, delay, &error.message)
         })
-        .await
+    }
+
+    /// Applies the server's answer to a batch from [`Engine::prepare_batch`], in one
+    /// transaction: done operations get their server ids written back, rejected ones stay
+    /// visible as failed, conflicts are parked, passing failures wait for a backoff.
+    pub fn record_batch_answer(
+        &self,
+        ids: &[i64],
+        request: &BatchRequest,
+        answer: &pos_protocol::sync::BatchResponse,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Outcome>> {
+        let outcomes = self.inner.store.write(|tx| {
+            let mut outcomes = Vec::new();
+            let mut unanswered = Vec::new();
+            for (id, op) in ids.iter().zip(&request.operations) {
+                let Some(result) = answer
+                    .results
+                    .iter()
+                    .find(|r| r.idempotency_key == op.idempotency_key)
+                else {
+                    unanswered.push(*id);
+                    continue;
+                };
+                let attempts: u32 =
+                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+                outcomes.push(outbox::apply_result(tx, *id, result, now, self.backoff(attempts))?);
+            }
+            outbox::requeue_after(
+                tx,
+                &unanswered,
+                now,
+                self.backoff(1),
+                "the server's answer did not mention this operation",
+            )?;
+            Ok(outcomes)
+        })?;
+        self.refresh_status()?;
+        Ok(outcomes)
     }
 
     /// Starts the background sync: on start, right after each sale (or other queued change),
@@ -456,12 +450,7 @@ impl Engine {
                 Err(_) => {
                     failures = failures.saturating_add(1);
                     self.set_activity(SyncActivity::BackingOff, None);
-                    backoff_delay(
-                        failures,
-                        Duration::from_millis(timings.backoff_initial_ms),
-                        Duration::from_millis(timings.backoff_max_ms),
-                        rand::random::<f64>(),
-                    )
+                    self.backoff(failures)
                 }
             };
             tokio::select! {
