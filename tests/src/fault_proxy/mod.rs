@@ -21,8 +21,8 @@
 //! connecting fails with "connection refused" until the window ends (requests arriving on
 //! connections opened before the window are closed unanswered). Every answer the client gets
 //! is the server's, byte for byte; by the time a client sees the outcome of a request (answer,
-//! close or reset), every copy the proxy forwarded has been answered by the server, so a test
-//! can count at once without waiting.
+//! close or reset), every copy the proxy forwarded has been answered by the server and
+//! [`FaultProxy::stats`] counts the request, so a test can count at once without waiting.
 //!
 //! Upstream connections: the proxy keeps client connections alive as the client asks, but opens
 //! a fresh connection to the upstream for every request copy, so a fault on one request never
@@ -133,7 +133,7 @@ pub struct FaultStats {
     pub requests_seen: u64,
     /// Request copies written completely to an upstream (a duplicated request counts twice).
     pub forwarded: u64,
-    /// Answers relayed to clients.
+    /// Answers passed on to clients.
     pub responses_returned: u64,
     /// Requests passed without a fault.
     pub passed: u64,
@@ -822,10 +822,11 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
     if route.fault == Fault::DropResponse {
         return Next::Close;
     }
+    // Counted before writing, so the stats are complete by the time the client has the answer.
+    shared.bump(&shared.counters.responses_returned);
     if client.write_all(&response.bytes).await.is_err() {
         return Next::Close;
     }
-    shared.bump(&shared.counters.responses_returned);
     if response.close {
         Next::Close
     } else {
