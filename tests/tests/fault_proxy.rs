@@ -362,6 +362,48 @@ async fn reset_mid_body_resets_the_client_and_the_server_handles_nothing() {
 }
 
 #[tokio::test]
+async fn reset_mid_response_commits_on_the_server_and_tears_the_answer() {
+    let server = CountingServer::start("a").await;
+    let plan = FaultPlan::scripted(vec![Fault::ResetMidResponse, Fault::ResetMidResponse]);
+    let proxy = FaultProxy::start(server.addr, plan).await.unwrap();
+    let body = "y".repeat(4000);
+    assert_eq!(
+        post_once(proxy.addr(), "/sales", &body).await,
+        Outcome::Reset
+    );
+    assert_eq!(server.received(), 1, "the server handled the request");
+    // A real client reports the torn answer as an error.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(STEP)
+        .build()
+        .unwrap();
+    let torn = client
+        .post(format!("{}/sales", proxy.url()))
+        .body(body)
+        .send()
+        .await;
+    let torn = match torn {
+        Ok(answer) => answer.text().await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    assert!(
+        torn.is_err(),
+        "the answer was torn, yet the client read it whole"
+    );
+    assert_eq!(server.received(), 2);
+    let stats = proxy.stats();
+    assert_eq!(
+        (
+            stats.resets_mid_response,
+            stats.forwarded,
+            stats.responses_returned
+        ),
+        (2, 2, 0)
+    );
+}
+
+#[tokio::test]
 async fn refused_connections_fail_until_the_window_ends() {
     let server = CountingServer::start("a").await;
     let proxy = FaultProxy::start(server.addr, FaultPlan::pass_through())
@@ -432,7 +474,7 @@ async fn seeded_run(seed: u64, count: usize) -> Vec<Fault> {
     assert_eq!(decisions.len(), count);
     for (decision, outcome) in decisions.iter().zip(&outcomes) {
         let consistent = match decision.fault {
-            Fault::ResetMidBody => *outcome == Outcome::Reset,
+            Fault::ResetMidBody | Fault::ResetMidResponse => *outcome == Outcome::Reset,
             fault if fault.client_gets_answer() => {
                 matches!(outcome, Outcome::Answer { status: 200, .. })
             }

@@ -16,6 +16,7 @@
 //! | `DelayRequest(d)` | the request once, `d` later | the answer |
 //! | `DelayResponse(d)` | the request once | the answer, `d` after the server gave it |
 //! | `ResetMidBody` | the head and half the body, then a TCP reset | a TCP reset |
+//! | `ResetMidResponse` | the request once (the proxy reads the whole answer) | half the answer, then a TCP reset |
 //!
 //! and, at run time, [`FaultProxy::refuse_connections_for`] closes the listening socket so that
 //! connecting fails with "connection refused" until the window ends (requests arriving on
@@ -151,6 +152,8 @@ pub struct FaultStats {
     pub delayed_responses: u64,
     /// Requests reset in the middle of their body.
     pub resets_mid_body: u64,
+    /// Requests whose answer was reset halfway through.
+    pub resets_mid_response: u64,
     /// Times [`FaultProxy::refuse_connections_for`] closed the listening socket.
     pub refusal_windows: u64,
     /// Requests that arrived on an open connection during a refusal window (closed unanswered).
@@ -172,6 +175,7 @@ impl FaultStats {
             FaultKind::DelayRequest => self.delayed_requests,
             FaultKind::DelayResponse => self.delayed_responses,
             FaultKind::ResetMidBody => self.resets_mid_body,
+            FaultKind::ResetMidResponse => self.resets_mid_response,
         }
     }
 
@@ -492,6 +496,7 @@ impl Shared {
             Fault::DelayRequest(_) => &c.delayed_requests,
             Fault::DelayResponse(_) => &c.delayed_responses,
             Fault::ResetMidBody => &c.resets_mid_body,
+            Fault::ResetMidResponse => &c.resets_mid_response,
         });
         Route {
             fault,
@@ -593,6 +598,7 @@ struct Counters {
     delayed_requests: AtomicU64,
     delayed_responses: AtomicU64,
     resets_mid_body: AtomicU64,
+    resets_mid_response: AtomicU64,
     refusal_windows: AtomicU64,
     refused_requests: AtomicU64,
     rejected_requests: AtomicU64,
@@ -615,6 +621,7 @@ impl Counters {
             delayed_requests: read(&self.delayed_requests),
             delayed_responses: read(&self.delayed_responses),
             resets_mid_body: read(&self.resets_mid_body),
+            resets_mid_response: read(&self.resets_mid_response),
             refusal_windows: read(&self.refusal_windows),
             refused_requests: read(&self.refused_requests),
             rejected_requests: read(&self.rejected_requests),
@@ -782,7 +789,9 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
             shared.reset_mid_body(upstream, request).await;
             return Next::Reset;
         }
-        Fault::Pass | Fault::DropResponse => shared.exchange(upstream, request).await,
+        Fault::Pass | Fault::DropResponse | Fault::ResetMidResponse => {
+            shared.exchange(upstream, request).await
+        }
         Fault::DelayRequest(delay) => {
             sleep(delay).await;
             shared.exchange(upstream, request).await
@@ -819,8 +828,16 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
             return Next::Close;
         }
     };
-    if route.fault == Fault::DropResponse {
-        return Next::Close;
+    match route.fault {
+        Fault::DropResponse => return Next::Close,
+        Fault::ResetMidResponse => {
+            let half = &response.bytes[..response.bytes.len() / 2];
+            // Flushed so the torn half is on its way before the reset.
+            let _ = client.write_all(half).await;
+            let _ = client.flush().await;
+            return Next::Reset;
+        }
+        _ => {}
     }
     // Counted before writing, so the stats are complete by the time the client has the answer.
     shared.bump(&shared.counters.responses_returned);
