@@ -259,7 +259,8 @@ mod tests {
     fn percent_line_discount_comes_off_the_rounded_gross() {
         let mut cart = Cart::default();
         cart.add(&product(1, "3.33", "10"), d("3")).unwrap();
-        cart.set_line_discount(1, Discount::Percent(d("10"))).unwrap();
+        cart.set_line_discount(1, Discount::Percent(d("10")))
+            .unwrap();
         let t = cart.price(RULES).unwrap();
         // 9.99 gross, 10% = 0.999 → 1.00 off, 8.99 net, VAT 0.899 → 0.90
         assert_eq!(t.line_discount, d("1.00"));

@@ -59,7 +59,9 @@ fn product_rows(
 }
 
 pub fn product(conn: &Connection, id: i64) -> Result<Option<ProductView>> {
-    Ok(product_rows(conn, "WHERE p.id = ?1", [id])?.into_iter().next())
+    Ok(product_rows(conn, "WHERE p.id = ?1", [id])?
+        .into_iter()
+        .next())
 }
 
 /// Exact barcode, then exact product code.
@@ -131,8 +133,9 @@ pub fn products_in_category(
 }
 
 pub fn categories(conn: &Connection) -> Result<Vec<CategoryView>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, name, icon FROM categories WHERE status = 1 ORDER BY name, id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, icon FROM categories WHERE status = 1 ORDER BY name, id",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(CategoryView {
             id: r.get(0)?,
@@ -172,7 +175,11 @@ pub fn stock_for_sale(conn: &Connection, product_id: i64) -> Result<Option<i64>>
 /// The VAT id of a product, for the sale line.
 pub fn product_vat_id(conn: &Connection, product_id: i64) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT vat_id FROM products WHERE id = ?1", [product_id], |r| r.get(0))
+        .query_row(
+            "SELECT vat_id FROM products WHERE id = ?1",
+            [product_id],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten())
 }

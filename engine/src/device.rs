@@ -15,9 +15,10 @@ pub fn load_or_create(data_dir: &Path, credentials: &CredentialStore) -> Result<
     let file = data_dir.join(DEVICE_ID_FILE);
     let account = device_account(data_dir);
     let from_file = match std::fs::read_to_string(&file) {
-        Ok(text) => Some(parse(text.trim()).map_err(|e| {
-            EngineError::storage(format!("{}: {e}", file.display()))
-        })?),
+        Ok(text) => Some(
+            parse(text.trim())
+                .map_err(|e| EngineError::storage(format!("{}: {e}", file.display())))?,
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };

@@ -110,9 +110,11 @@ impl Engine {
         let store = Store::open(&config.data_dir)?;
         let credentials = CredentialStore::from_env(&config.data_dir)?;
         let known: Option<String> = store.read(|c| {
-            Ok(c.query_row("SELECT device_id FROM terminal_state WHERE id = 1", [], |r| {
-                r.get(0)
-            })
+            Ok(c.query_row(
+                "SELECT device_id FROM terminal_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()?)
         })?;
         let device_id = match known {
@@ -297,7 +299,10 @@ impl Engine {
         *self.lock_cart() = Cart::default();
         let (pending, failed, conflicts) = self.inner.store.read(outbox::counts)?;
         self.refresh_status()?;
-        tracing::info!(queued = pending + failed + conflicts, "signed out; queued work kept");
+        tracing::info!(
+            queued = pending + failed + conflicts,
+            "signed out; queued work kept"
+        );
         Ok(LogoutOutcome {
             queued_operations: pending + failed + conflicts,
             signed_out_on_server,
@@ -309,7 +314,9 @@ impl Engine {
             .store
             .read(terminal_state)?
             .session
-            .ok_or_else(|| EngineError::new(ErrorCode::NotSignedIn, "nobody is signed in on this till"))
+            .ok_or_else(|| {
+                EngineError::new(ErrorCode::NotSignedIn, "nobody is signed in on this till")
+            })
     }
 
     // ---- catalog -----------------------------------------------------------------------
@@ -402,7 +409,10 @@ impl Engine {
     }
 
     /// Tries `change` on a copy of the cart; keeps it only if the result still prices.
-    fn change_cart(&self, change: impl FnOnce(&Connection, &mut Cart) -> Result<()>) -> Result<CartView> {
+    fn change_cart(
+        &self,
+        change: impl FnOnce(&Connection, &mut Cart) -> Result<()>,
+    ) -> Result<CartView> {
         let mut cart = self.lock_cart();
         self.inner.store.read(|conn| {
             let mut next = cart.clone();
@@ -431,7 +441,10 @@ impl Engine {
     pub fn cart_add_code(&self, code: &str, quantity: Decimal) -> Result<CartView> {
         self.change_cart(|conn, cart| {
             let product = catalog::product_by_code(conn, code)?.ok_or_else(|| {
-                EngineError::not_found(format!("code: no product has barcode or code '{}'", code.trim()))
+                EngineError::not_found(format!(
+                    "code: no product has barcode or code '{}'",
+                    code.trim()
+                ))
             })?;
             cart.add(&product, quantity)
         })
@@ -475,9 +488,15 @@ impl Engine {
     pub fn hold_cart(&self, label: &str) -> Result<HeldCartView> {
         let mut cart = self.lock_cart();
         if cart.is_empty() {
-            return Err(EngineError::new(ErrorCode::EmptyCart, "the cart is empty: nothing to hold"));
+            return Err(EngineError::new(
+                ErrorCode::EmptyCart,
+                "the cart is empty: nothing to hold",
+            ));
         }
-        let view = self.inner.store.read(|conn| self.cart_view_of(conn, &cart))?;
+        let view = self
+            .inner
+            .store
+            .read(|conn| self.cart_view_of(conn, &cart))?;
         let label = match label.trim() {
             "" => format!("Cart of {}", chrono::Local::now().format("%H:%M")),
             l => l.to_string(),
@@ -543,13 +562,20 @@ impl Engine {
         }
         let resumed: Cart = self.inner.store.write(|tx| {
             let text: String = tx
-                .query_row("SELECT cart FROM held_carts WHERE id = ?1", [held_id], |r| r.get(0))
+                .query_row(
+                    "SELECT cart FROM held_carts WHERE id = ?1",
+                    [held_id],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .ok_or_else(|| EngineError::not_found(format!("id: no held cart {held_id}")))?;
             tx.execute("DELETE FROM held_carts WHERE id = ?1", [held_id])?;
             Ok(serde_json::from_str(&text)?)
         })?;
-        let view = self.inner.store.read(|conn| self.cart_view_of(conn, &resumed))?;
+        let view = self
+            .inner
+            .store
+            .read(|conn| self.cart_view_of(conn, &resumed))?;
         *cart = resumed;
         Ok(view)
     }

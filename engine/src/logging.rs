@@ -22,7 +22,9 @@ pub fn init(data_dir: &Path) -> std::io::Result<Option<WorkerGuard>> {
     let appender = tracing_appender::rolling::daily(&dir, "pos-terminal.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let installed = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(writer)
         .with_ansi(false)
         .try_init()

@@ -193,7 +193,14 @@ fn put_vat(tx: &Connection, v: &Vat) -> Result<()> {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate = excluded.rate,
            active = excluded.active, version = excluded.version, data = excluded.data
          WHERE excluded.version >= vats.version",
-        params![v.id, v.name, dec_text(v.rate), v.status, v.version, serde_json::to_string(v)?],
+        params![
+            v.id,
+            v.name,
+            dec_text(v.rate),
+            v.status,
+            v.version,
+            serde_json::to_string(v)?
+        ],
     )?;
     Ok(())
 }
@@ -208,7 +215,14 @@ fn put_payment_type(tx: &Connection, p: &PaymentType) -> Result<()> {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, is_credit = excluded.is_credit,
            status = excluded.status, version = excluded.version, data = excluded.data
          WHERE excluded.version >= payment_types.version",
-        params![p.id, p.name, p.is_credit, p.status, p.version, serde_json::to_string(p)?],
+        params![
+            p.id,
+            p.name,
+            p.is_credit,
+            p.status,
+            p.version,
+            serde_json::to_string(p)?
+        ],
     )?;
     Ok(())
 }

@@ -103,7 +103,9 @@ pub fn decide(result: &OperationResult) -> Decision {
                 .unwrap_or_else(|| "the server kept it as a conflict".to_string()),
         },
         _ => match result.error_code {
-            Some(BatchErrorCode::DependencyFailed) => Decision::WaitForParent { message: message() },
+            Some(BatchErrorCode::DependencyFailed) => {
+                Decision::WaitForParent { message: message() }
+            }
             None | Some(BatchErrorCode::Internal) | Some(BatchErrorCode::ClientTooOld) => {
                 Decision::Retry {
                     code: code_text(result.error_code),
@@ -241,7 +243,15 @@ pub fn apply_result(
                 .get("local_id")
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
-            write_back(tx, &entity, local_key.as_deref(), server_id, invoice_number, &warnings, &at)?;
+            write_back(
+                tx,
+                &entity,
+                local_key.as_deref(),
+                server_id,
+                invoice_number,
+                &warnings,
+                &at,
+            )?;
             Ok(Outcome::Acknowledged)
         }
         Decision::Conflict { reason } => {
@@ -261,7 +271,8 @@ pub fn apply_result(
             Ok(Outcome::Rejected)
         }
         Decision::Retry { code, message } => {
-            let due = now + chrono::Duration::from_std(retry_delay).unwrap_or(chrono::Duration::MAX);
+            let due =
+                now + chrono::Duration::from_std(retry_delay).unwrap_or(chrono::Duration::MAX);
             tx.execute(
                 "UPDATE outbox SET state = 'queued', result = ?2, last_error = ?3, error_code = ?4,
                    next_attempt_at = ?5, updated_at = ?6 WHERE id = ?1",
@@ -298,7 +309,12 @@ fn write_back(
                 "UPDATE sales SET server_id = COALESCE(?2, server_id),
                    invoice_number = COALESCE(?3, invoice_number), warnings = ?4
                  WHERE client_reference = ?1",
-                params![local_key, server_id, invoice_number, serde_json::to_string(warnings)?],
+                params![
+                    local_key,
+                    server_id,
+                    invoice_number,
+                    serde_json::to_string(warnings)?
+                ],
             )?;
         }
         "party" => {
@@ -344,7 +360,13 @@ pub fn counts(conn: &Connection) -> Result<(u64, u64, u64)> {
                 COALESCE(SUM(state = 'conflict'), 0)
          FROM outbox WHERE state NOT IN ('done', 'discarded')",
         [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        },
     )?)
 }
 
@@ -398,10 +420,16 @@ pub fn get(conn: &Connection, id: i64) -> Result<QueuedOperation> {
 /// Sends a failed or conflicting operation again (same key), now.
 pub fn retry(tx: &Connection, id: i64, now: DateTime<Utc>, by: Option<&str>) -> Result<()> {
     let op = get(tx, id)?;
-    if !matches!(op.state, SyncState::Failed | SyncState::Conflict | SyncState::Queued) {
+    if !matches!(
+        op.state,
+        SyncState::Failed | SyncState::Conflict | SyncState::Queued
+    ) {
         return Err(EngineError::new(
             ErrorCode::InvalidState,
-            format!("operation {id} is {:?}; only failed, conflicting or waiting ones can be retried", op.state),
+            format!(
+                "operation {id} is {:?}; only failed, conflicting or waiting ones can be retried",
+                op.state
+            ),
         ));
     }
     audit(tx, &op, "retry", "retried by a person", by, now)?;
@@ -413,10 +441,18 @@ pub fn retry(tx: &Connection, id: i64, now: DateTime<Utc>, by: Option<&str>) -> 
 }
 
 /// Takes an operation out of the queue for good, with the reason in the audit table.
-pub fn discard(tx: &Connection, id: i64, reason: &str, now: DateTime<Utc>, by: Option<&str>) -> Result<()> {
+pub fn discard(
+    tx: &Connection,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+    by: Option<&str>,
+) -> Result<()> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(EngineError::invalid("reason: say why the operation is discarded"));
+        return Err(EngineError::invalid(
+            "reason: say why the operation is discarded",
+        ));
     }
     let op = get(tx, id)?;
     if matches!(op.state, SyncState::Confirmed | SyncState::Discarded) {
@@ -431,7 +467,10 @@ pub fn discard(tx: &Connection, id: i64, reason: &str, now: DateTime<Utc>, by: O
         params![id, time_text(&now)],
     )?;
     // A discarded sale will never move the server's stock: stop subtracting it.
-    tx.execute("UPDATE sales SET stock_settled = 1 WHERE outbox_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE sales SET stock_settled = 1 WHERE outbox_id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 
@@ -495,7 +534,10 @@ mod tests {
         ] {
             assert!(matches!(
                 decide(&result(status, None)),
-                Decision::Done { server_id: Some(7), .. }
+                Decision::Done {
+                    server_id: Some(7),
+                    ..
+                }
             ));
         }
         assert!(matches!(
@@ -503,14 +545,20 @@ mod tests {
             Decision::Conflict { .. }
         ));
         assert_eq!(
-            decide(&result(ResultStatus::Error, Some(BatchErrorCode::StockNotFound))),
+            decide(&result(
+                ResultStatus::Error,
+                Some(BatchErrorCode::StockNotFound)
+            )),
             Decision::Failed {
                 code: "STOCK_NOT_FOUND".into(),
                 message: "why".into()
             }
         );
         assert!(matches!(
-            decide(&result(ResultStatus::Error, Some(BatchErrorCode::DependencyFailed))),
+            decide(&result(
+                ResultStatus::Error,
+                Some(BatchErrorCode::DependencyFailed)
+            )),
             Decision::WaitForParent { .. }
         ));
         assert!(matches!(
@@ -527,7 +575,10 @@ mod tests {
     fn backoff_doubles_within_bounds_with_jitter() {
         let initial = Duration::from_secs(1);
         let max = Duration::from_secs(300);
-        assert_eq!(backoff_delay(1, initial, max, 0.0), Duration::from_millis(500));
+        assert_eq!(
+            backoff_delay(1, initial, max, 0.0),
+            Duration::from_millis(500)
+        );
         assert_eq!(backoff_delay(1, initial, max, 1.0), Duration::from_secs(1));
         assert_eq!(backoff_delay(4, initial, max, 1.0), Duration::from_secs(8));
         for attempt in 1..40 {

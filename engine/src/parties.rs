@@ -149,11 +149,7 @@ pub fn search(conn: &Connection, search: &str, limit: u32) -> Result<Vec<PartyVi
 }
 
 /// Creates a customer at the till: a local party and its queued `party` create.
-pub fn create(
-    tx: &Connection,
-    customer: NewCustomer,
-    stamp: Stamp,
-) -> Result<PartyView> {
+pub fn create(tx: &Connection, customer: NewCustomer, stamp: Stamp) -> Result<PartyView> {
     let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let name = customer.name.trim().to_string();
     if name.is_empty() {
@@ -314,7 +310,9 @@ pub fn collect_due(
     )?;
     let local_id = tx.last_insert_rowid();
     let state: String =
-        tx.query_row("SELECT state FROM outbox WHERE id = ?1", [outbox_id], |r| r.get(0))?;
+        tx.query_row("SELECT state FROM outbox WHERE id = ?1", [outbox_id], |r| {
+            r.get(0)
+        })?;
     Ok(DueCollectionView {
         local_id,
         client_reference,

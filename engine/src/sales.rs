@@ -297,9 +297,12 @@ fn warnings_col(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<W
 
 /// The error to show for a sale the server refused or parked.
 fn sync_error(state: SyncState, last_error: Option<String>) -> Option<String> {
-    matches!(state, SyncState::Failed | SyncState::Conflict | SyncState::Queued)
-        .then_some(last_error)
-        .flatten()
+    matches!(
+        state,
+        SyncState::Failed | SyncState::Conflict | SyncState::Queued
+    )
+    .then_some(last_error)
+    .flatten()
 }
 
 pub fn list(conn: &Connection, limit: u32) -> Result<Vec<SaleSummary>> {

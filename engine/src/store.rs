@@ -145,7 +145,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             ),
         ));
     }
-    for (index, (name, sql)) in embedded::MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (index, (name, sql)) in embedded::MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(current as usize)
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)
             .map_err(|e| EngineError::storage(format!("local migration {name} failed: {e}")))?;

@@ -4,9 +4,7 @@
 mod common;
 
 use common::*;
-use pos_engine::{
-    Discount, ErrorCode, NewCustomer, PartyRef, PaymentInput, SyncState,
-};
+use pos_engine::{Discount, ErrorCode, NewCustomer, PartyRef, PaymentInput, SyncState};
 use pos_protocol::sync::{RegisterData, SaleCreate};
 use rusqlite::Connection;
 
@@ -18,9 +16,15 @@ fn a_three_line_sale_with_discounts_and_vat_prices_to_the_hand_computed_cent() {
     // Weighed bananas by barcode: 1.25 kg.
     engine.cart_add_code("2000000000015", d("1.25")).unwrap();
     engine.cart_add_code("WATER", d("2")).unwrap();
-    engine.cart_set_line_discount(1, Discount::Percent(d("10"))).unwrap();
-    engine.cart_set_line_discount(2, Discount::Amount(d("0.49"))).unwrap();
-    let cart = engine.cart_set_discount(Discount::Amount(d("1.00"))).unwrap();
+    engine
+        .cart_set_line_discount(1, Discount::Percent(d("10")))
+        .unwrap();
+    engine
+        .cart_set_line_discount(2, Discount::Amount(d("0.49")))
+        .unwrap();
+    let cart = engine
+        .cart_set_discount(Discount::Amount(d("1.00")))
+        .unwrap();
 
     // Gross 3.60 / 2.49 (1.25 × 1.99 = 2.4875) / 1.60; line discounts 0.36 and 0.49 leave
     // 3.24 / 2.00 / 1.60 = 6.84; the 1.00 cart discount is shared 0.47 / 0.29 / 0.24;
@@ -65,7 +69,10 @@ fn a_three_line_sale_with_discounts_and_vat_prices_to_the_hand_computed_cent() {
     assert_eq!(sale.receipt.cashier_name.as_deref(), Some("Casey Cashier"));
     assert_eq!(sale.receipt.lines.len(), 3);
     assert_eq!(sale.receipt.lines[1].quantity, d("1.25"));
-    assert!(engine.cart().unwrap().lines.is_empty(), "a completed cart starts afresh");
+    assert!(
+        engine.cart().unwrap().lines.is_empty(),
+        "a completed cart starts afresh"
+    );
 
     // The queued payload is what the server will recompute: same lines, same totals.
     let queue = engine.queue().unwrap();
@@ -74,11 +81,21 @@ fn a_three_line_sale_with_discounts_and_vat_prices_to_the_hand_computed_cent() {
     assert_eq!(payload.total_amount, d("6.35"));
     assert_eq!(payload.discount_amount, Some(d("1.00")));
     assert_eq!(payload.vat_amount, Some(d("0.51")));
-    assert_eq!(payload.client_reference, Some(sale.client_reference.clone()));
-    assert_eq!(payload.offline_invoice_no, Some(sale.offline_invoice_no.clone()));
+    assert_eq!(
+        payload.client_reference,
+        Some(sale.client_reference.clone())
+    );
+    assert_eq!(
+        payload.offline_invoice_no,
+        Some(sale.offline_invoice_no.clone())
+    );
     assert_eq!(payload.cashier_id, Some(7));
     let stock_ids: Vec<i64> = payload.products.iter().map(|l| l.stock_id).collect();
-    assert_eq!(stock_ids, vec![100, 103, 104], "bananas sell from the batch that has stock");
+    assert_eq!(
+        stock_ids,
+        vec![100, 103, 104],
+        "bananas sell from the batch that has stock"
+    );
     let inputs: Vec<_> = payload
         .products
         .iter()
@@ -158,7 +175,11 @@ fn a_due_needs_a_customer_and_then_raises_what_the_customer_owes() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::DueRequiresCustomer);
     assert!(err.message.contains("5.46"), "{}", err.message);
-    assert_eq!(engine.cart().unwrap().lines.len(), 1, "the refused cart is kept");
+    assert_eq!(
+        engine.cart().unwrap().lines.len(),
+        1,
+        "the refused cart is kept"
+    );
     assert!(engine.sales(10).unwrap().is_empty(), "nothing was written");
     // A credit payment type leaves everything due, which also needs a customer.
     let err = engine
@@ -169,20 +190,30 @@ fn a_due_needs_a_customer_and_then_raises_what_the_customer_owes() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::DueRequiresCustomer);
 
-    engine.cart_set_customer(Some(PartyRef::Server(50))).unwrap();
+    engine
+        .cart_set_customer(Some(PartyRef::Server(50)))
+        .unwrap();
     let sale = engine
         .complete_sale(PaymentInput {
             payment_type_id: None,
             tendered: Some(d("5")),
         })
         .unwrap();
-    assert_eq!((sale.paid, sale.due, sale.change), (d("5"), d("5.46"), d("0")));
+    assert_eq!(
+        (sale.paid, sale.due, sale.change),
+        (d("5"), d("5.46"), d("0"))
+    );
     let alice = engine.customers("alice").unwrap();
     assert_eq!(alice[0].due, d("5.46"), "the unsynced due shows at once");
 
     // She pays 2.00 of it back, offline.
     let collected = engine
-        .collect_due(PartyRef::Server(50), d("2.00"), None, Some("cash at the till".into()))
+        .collect_due(
+            PartyRef::Server(50),
+            d("2.00"),
+            None,
+            Some("cash at the till".into()),
+        )
         .unwrap();
     assert_eq!(collected.sync_state, SyncState::Queued);
     assert_eq!(engine.customers("alice").unwrap()[0].due, d("3.46"));
@@ -242,7 +273,11 @@ fn offline_numbers_are_never_reused_and_continue_after_the_server() {
     drop(engine);
 
     let engine = open(dir.path());
-    assert_eq!(engine.device().unwrap(), device, "the device keeps its identity");
+    assert_eq!(
+        engine.device().unwrap(),
+        device,
+        "the device keeps its identity"
+    );
     assert_eq!(sell(&engine), format!("OFF-{}-3", device.short_code));
 
     // The server has seen up to 10 from this device (e.g. before a reinstall).
@@ -285,7 +320,10 @@ fn held_carts_come_back_as_they_were() {
     assert_eq!(after_void.lines.len(), 1);
     assert_eq!(after_void.lines[0].name, "Orange Juice 1L");
     assert!(engine.cart_clear().unwrap().lines.is_empty());
-    assert_eq!(engine.resume_cart(held.id).unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        engine.resume_cart(held.id).unwrap_err().code,
+        ErrorCode::NotFound
+    );
 }
 
 #[test]
@@ -322,7 +360,8 @@ fn search_finds_barcodes_and_codes_exactly_then_names_by_word_prefix() {
 fn shown_stock_is_server_stock_minus_sales_the_mirror_has_not_caught_up_with() {
     let dir = tempfile::tempdir().unwrap();
     let engine = seeded(dir.path());
-    let cola = |engine: &pos_engine::Engine| engine.product_by_code("COLA0").unwrap().unwrap().stock;
+    let cola =
+        |engine: &pos_engine::Engine| engine.product_by_code("COLA0").unwrap().unwrap().stock;
     assert_eq!(cola(&engine), d("24"));
     engine.cart_add_code("COLA0", d("3")).unwrap();
     engine.complete_sale(PaymentInput::default()).unwrap();
@@ -341,7 +380,9 @@ fn shown_stock_is_server_stock_minus_sales_the_mirror_has_not_caught_up_with() {
             error_count: 0,
         },
     };
-    engine.record_batch_answer(&ids, &request, &answer, now).unwrap();
+    engine
+        .record_batch_answer(&ids, &request, &answer, now)
+        .unwrap();
     // ...but until the pull brings the new stock, the till keeps subtracting it.
     assert_eq!(cola(&engine), d("21"));
 

@@ -15,7 +15,11 @@ use pos_engine::{
 use pos_protocol::Decimal;
 
 #[derive(Parser)]
-#[command(name = "pos-terminal", version, about = "Offline-first point of sale terminal")]
+#[command(
+    name = "pos-terminal",
+    version,
+    about = "Offline-first point of sale terminal"
+)]
 struct Cli {
     /// Data folder (default: the OS's per-user app data folder).
     #[arg(long, global = true, env = "POS_TERMINAL_DATA_DIR")]
@@ -121,18 +125,29 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), EngineError> {
 }
 
 fn parse_amount(field: &str, text: &str) -> Result<Decimal, EngineError> {
-    pos_protocol::money::parse_decimal(text).map_err(|e| EngineError::invalid(format!("{field}: {e}")))
+    pos_protocol::money::parse_decimal(text)
+        .map_err(|e| EngineError::invalid(format!("{field}: {e}")))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let data_dir = cli.data_dir.clone().unwrap_or_else(EngineConfig::default_data_dir);
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(EngineConfig::default_data_dir);
     let _log = pos_engine::logging::init(&data_dir).ok().flatten();
     match run(cli, data_dir).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error ({}): {}", serde_json::to_value(e.code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), e.message);
+            eprintln!(
+                "error ({}): {}",
+                serde_json::to_value(e.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                e.message
+            );
             ExitCode::from(exit_code_of(&e))
         }
     }
@@ -152,8 +167,12 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             let server = cli
                 .server
                 .or_else(|| engine.session().map(|s| s.server_url))
-                .ok_or_else(|| EngineError::invalid("server: give --server URL for the first sign-in"))?;
-            let session = engine.login(&server, &email, &password, device_name).await?;
+                .ok_or_else(|| {
+                    EngineError::invalid("server: give --server URL for the first sign-in")
+                })?;
+            let session = engine
+                .login(&server, &email, &password, device_name)
+                .await?;
             if json {
                 print_json(&session)?;
             } else {
@@ -240,7 +259,11 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                     status.failed
                 );
             }
-            Ok(if status.failed + status.conflicts > 0 { 3 } else { 0 })
+            Ok(if status.failed + status.conflicts > 0 {
+                3
+            } else {
+                0
+            })
         }
         Command::Status => {
             let status = engine.status();

@@ -263,7 +263,11 @@ mod tests {
         assert!(parse_server_url("http://localhost:3000").is_ok());
         assert!(parse_server_url("https://pos.example.com").is_ok());
         let err = parse_server_url("http://pos.example.com").unwrap_err();
-        assert!(err.message.contains("https://pos.example.com"), "{}", err.message);
+        assert!(
+            err.message.contains("https://pos.example.com"),
+            "{}",
+            err.message
+        );
         assert!(parse_server_url("ftp://x").is_err());
         assert!(parse_server_url("not a url").is_err());
     }

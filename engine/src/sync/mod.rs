@@ -13,12 +13,12 @@ use std::time::Duration;
 use pos_protocol::sync::{BatchRequest, RegisterRequest, MAX_BATCH_OPERATIONS};
 use rusqlite::params;
 
+use crate::device;
 use crate::engine::{terminal_state, Engine};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::outbox::{self, backoff_delay, Outcome};
 use crate::store::time_text;
 use crate::views::{SyncActivity, SyncProgress, SyncReport};
-use crate::device;
 use client::{parse_server_url, SyncClient};
 
 impl Engine {
@@ -76,8 +76,12 @@ impl Engine {
                 "the sign-in token is not in the credential store: sign in again",
             )
         })?;
-        Ok(SyncClient::new(parse_server_url(&url)?, &self.config().timings, &self.inner.device_id)?
-            .with_token(token))
+        Ok(SyncClient::new(
+            parse_server_url(&url)?,
+            &self.config().timings,
+            &self.inner.device_id,
+        )?
+        .with_token(token))
     }
 
     fn set_activity(&self, activity: SyncActivity, progress: Option<SyncProgress>) {
@@ -158,7 +162,9 @@ impl Engine {
 
     async fn sync_with(&self, client: &SyncClient) -> Result<SyncReport> {
         let mut report = SyncReport::default();
-        let state = self.blocking(|e| e.inner.store.read(terminal_state)).await?;
+        let state = self
+            .blocking(|e| e.inner.store.read(terminal_state))
+            .await?;
         if !state.registered {
             self.register(client, &state.device_name).await?;
         }
@@ -171,7 +177,10 @@ impl Engine {
             self.push(client, &mut report).await?;
         }
         report.pulled_records += self.pull(client).await?;
-        report.still_pending = self.blocking(|e| e.inner.store.read(outbox::counts)).await?.0;
+        report.still_pending = self
+            .blocking(|e| e.inner.store.read(outbox::counts))
+            .await?
+            .0;
         Ok(report)
     }
 
@@ -197,7 +206,10 @@ impl Engine {
             tx.execute(
                 "UPDATE terminal_state SET registered_at = ?1, last_offline_seq = ?2,
                    next_offline_seq = MAX(next_offline_seq, ?2 + 1) WHERE id = 1",
-                params![time_text(&registered.registered_at), registered.last_offline_seq],
+                params![
+                    time_text(&registered.registered_at),
+                    registered.last_offline_seq
+                ],
             )?;
             Ok(())
         })
@@ -358,7 +370,9 @@ impl Engine {
             let mut attempts = 1u32;
             for id in ids {
                 let n: u32 =
-                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?;
                 attempts = attempts.max(n);
             }
             let delay = if error.code == ErrorCode::ClientTooOld {
@@ -393,8 +407,16 @@ impl Engine {
                     continue;
                 };
                 let attempts: u32 =
-                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
-                outcomes.push(outbox::apply_result(tx, *id, result, now, self.backoff(attempts))?);
+                    tx.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?;
+                outcomes.push(outbox::apply_result(
+                    tx,
+                    *id,
+                    result,
+                    now,
+                    self.backoff(attempts),
+                )?);
             }
             outbox::requeue_after(
                 tx,
@@ -426,7 +448,10 @@ impl Engine {
                 std::thread::Builder::new()
                     .name("pos-sync".into())
                     .spawn(move || {
-                        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
                             Ok(rt) => rt.block_on(engine.background_loop()),
                             Err(e) => tracing::error!(error = %e, "background sync not started"),
                         }

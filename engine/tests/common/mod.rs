@@ -190,9 +190,25 @@ pub fn catalog_page(settings: Settings) -> FullResponse {
             ]),
             warehouses: Some(vec![]),
             products: Some(vec![
-                product(10, "Cola Zero 330ml", "COLA0", Some("5000112637922"), "1.20", Some(1), 1),
+                product(
+                    10,
+                    "Cola Zero 330ml",
+                    "COLA0",
+                    Some("5000112637922"),
+                    "1.20",
+                    Some(1),
+                    1,
+                ),
                 product(11, "Orange Juice 1L", "OJ1", None, "2.49", Some(2), 1),
-                product(12, "Bananas loose", "BAN", Some("2000000000015"), "1.99", Some(2), 2),
+                product(
+                    12,
+                    "Bananas loose",
+                    "BAN",
+                    Some("2000000000015"),
+                    "1.99",
+                    Some(2),
+                    2,
+                ),
                 product(13, "Sparkling Water", "WATER", None, "0.80", None, 1),
                 product(14, "Cola Classic 330ml", "COLA1", None, "1.10", Some(1), 1),
             ]),
@@ -239,9 +255,15 @@ pub fn seeded(dir: &std::path::Path) -> Engine {
 
 pub fn seeded_with(dir: &std::path::Path, settings: Settings) -> Engine {
     let engine = open(dir);
-    engine.apply_full_page(&catalog_page(settings), None).unwrap();
     engine
-        .adopt_session("http://127.0.0.1:9", sign_in_data("test-token-0123456789"), None)
+        .apply_full_page(&catalog_page(settings), None)
+        .unwrap();
+    engine
+        .adopt_session(
+            "http://127.0.0.1:9",
+            sign_in_data("test-token-0123456789"),
+            None,
+        )
         .unwrap();
     engine
 }
