@@ -84,7 +84,7 @@ mod plan;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -167,15 +167,20 @@ pub struct FaultStats {
 impl FaultStats {
     /// How many requests got a fault of `kind`.
     pub fn count(&self, kind: FaultKind) -> u64 {
+        let mut stats = *self;
+        *stats.count_mut(kind)
+    }
+
+    fn count_mut(&mut self, kind: FaultKind) -> &mut u64 {
         match kind {
-            FaultKind::DropRequest => self.dropped_requests,
-            FaultKind::DropResponse => self.dropped_responses,
-            FaultKind::Duplicate => self.duplicated,
-            FaultKind::DuplicateConcurrent => self.duplicated_concurrently,
-            FaultKind::DelayRequest => self.delayed_requests,
-            FaultKind::DelayResponse => self.delayed_responses,
-            FaultKind::ResetMidBody => self.resets_mid_body,
-            FaultKind::ResetMidResponse => self.resets_mid_response,
+            FaultKind::DropRequest => &mut self.dropped_requests,
+            FaultKind::DropResponse => &mut self.dropped_responses,
+            FaultKind::Duplicate => &mut self.duplicated,
+            FaultKind::DuplicateConcurrent => &mut self.duplicated_concurrently,
+            FaultKind::DelayRequest => &mut self.delayed_requests,
+            FaultKind::DelayResponse => &mut self.delayed_responses,
+            FaultKind::ResetMidBody => &mut self.resets_mid_body,
+            FaultKind::ResetMidResponse => &mut self.resets_mid_response,
         }
     }
 
@@ -190,10 +195,13 @@ impl FaultStats {
 pub struct Decision {
     /// 1 for the first request the plan decided on, then 2, 3, ...
     pub request_no: u64,
+    /// The request's method, e.g. `POST`.
     pub method: String,
+    /// The request's target as sent, e.g. `/api/v1/sync/batch`.
     pub target: String,
     /// Where the (first copy of the) request went.
     pub upstream: SocketAddr,
+    /// What the proxy did with it.
     pub fault: Fault,
 }
 
@@ -211,7 +219,9 @@ impl fmt::Display for Decision {
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("fault proxy condition not met within {waited:?}; stats were {stats:?}")]
 pub struct WaitTimedOut {
+    /// How long it waited.
     pub waited: Duration,
+    /// The stats when it gave up.
     pub stats: FaultStats,
 }
 
@@ -263,7 +273,7 @@ impl FaultProxy {
             next_upstream: AtomicUsize::new(0),
             decisions: Mutex::new(Vec::new()),
             refusing_until: Mutex::new(None),
-            counters: Counters::default(),
+            stats: Mutex::new(FaultStats::default()),
             changed: Notify::new(),
             connect_timeout: options.upstream_connect_timeout,
             response_timeout: options.upstream_response_timeout,
@@ -299,7 +309,7 @@ impl FaultProxy {
 
     /// What the proxy saw and did so far.
     pub fn stats(&self) -> FaultStats {
-        self.shared.counters.snapshot()
+        *self.shared.stats.lock().expect("fault stats")
     }
 
     /// Every decision so far, in the order the plan made them.
@@ -430,7 +440,7 @@ struct Shared {
     next_upstream: AtomicUsize,
     decisions: Mutex<Vec<Decision>>,
     refusing_until: Mutex<Option<Instant>>,
-    counters: Counters,
+    stats: Mutex<FaultStats>,
     changed: Notify,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -445,8 +455,8 @@ struct Route {
 }
 
 impl Shared {
-    fn bump(&self, counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    fn record(&self, change: impl FnOnce(&mut FaultStats)) {
+        change(&mut self.stats.lock().expect("fault stats"));
         self.changed.notify_waiters();
     }
 
@@ -486,17 +496,9 @@ impl Shared {
         });
         drop(decisions);
         drop(plan);
-        let c = &self.counters;
-        self.bump(match fault {
-            Fault::Pass => &c.passed,
-            Fault::DropRequest => &c.dropped_requests,
-            Fault::DropResponse => &c.dropped_responses,
-            Fault::Duplicate => &c.duplicated,
-            Fault::DuplicateConcurrent => &c.duplicated_concurrently,
-            Fault::DelayRequest(_) => &c.delayed_requests,
-            Fault::DelayResponse(_) => &c.delayed_responses,
-            Fault::ResetMidBody => &c.resets_mid_body,
-            Fault::ResetMidResponse => &c.resets_mid_response,
+        self.record(|stats| match fault.kind() {
+            Some(kind) => *stats.count_mut(kind) += 1,
+            None => stats.passed += 1,
         });
         Route {
             fault,
@@ -521,7 +523,7 @@ impl Shared {
             .write_all(&request.bytes)
             .await
             .map_err(UpstreamError::Broken)?;
-        self.bump(&self.counters.forwarded);
+        self.record(|stats| stats.forwarded += 1);
         let response = timeout(
             self.response_timeout,
             read_response(&mut conn, &request.method),
@@ -560,7 +562,7 @@ impl Shared {
         .await;
         if let Err(error) = sent {
             tracing::debug!("fault proxy: reset-mid-body towards {upstream}: {error}");
-            self.bump(&self.counters.upstream_errors);
+            self.record(|stats| stats.upstream_errors += 1);
         }
     }
 }
@@ -582,52 +584,6 @@ fn reset(stream: TcpStream) {
     // If the option cannot be set the close is orderly, which still ends the exchange.
     let _ = stream.set_zero_linger();
     drop(stream);
-}
-
-#[derive(Default)]
-struct Counters {
-    connections_accepted: AtomicU64,
-    requests_seen: AtomicU64,
-    forwarded: AtomicU64,
-    responses_returned: AtomicU64,
-    passed: AtomicU64,
-    dropped_requests: AtomicU64,
-    dropped_responses: AtomicU64,
-    duplicated: AtomicU64,
-    duplicated_concurrently: AtomicU64,
-    delayed_requests: AtomicU64,
-    delayed_responses: AtomicU64,
-    resets_mid_body: AtomicU64,
-    resets_mid_response: AtomicU64,
-    refusal_windows: AtomicU64,
-    refused_requests: AtomicU64,
-    rejected_requests: AtomicU64,
-    upstream_errors: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> FaultStats {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        FaultStats {
-            connections_accepted: read(&self.connections_accepted),
-            requests_seen: read(&self.requests_seen),
-            forwarded: read(&self.forwarded),
-            responses_returned: read(&self.responses_returned),
-            passed: read(&self.passed),
-            dropped_requests: read(&self.dropped_requests),
-            dropped_responses: read(&self.dropped_responses),
-            duplicated: read(&self.duplicated),
-            duplicated_concurrently: read(&self.duplicated_concurrently),
-            delayed_requests: read(&self.delayed_requests),
-            delayed_responses: read(&self.delayed_responses),
-            resets_mid_body: read(&self.resets_mid_body),
-            resets_mid_response: read(&self.resets_mid_response),
-            refusal_windows: read(&self.refusal_windows),
-            refused_requests: read(&self.refused_requests),
-            rejected_requests: read(&self.rejected_requests),
-            upstream_errors: read(&self.upstream_errors),
-        }
-    }
 }
 
 /// Accepts client connections, closes and reopens the listening socket for refusal windows,
@@ -655,7 +611,7 @@ async fn accept_loop(
         match event {
             AcceptEvent::Refuse { until, ack } => {
                 if listener.take().is_some() {
-                    shared.bump(&shared.counters.refusal_windows);
+                    shared.record(|stats| stats.refusal_windows += 1);
                     tracing::info!("fault proxy {addr}: refusing connections");
                 }
                 reopen_at = reopen_at.max(until);
@@ -663,7 +619,7 @@ async fn accept_loop(
                 let _ = ack.send(());
             }
             AcceptEvent::Accepted(Ok(stream)) => {
-                shared.bump(&shared.counters.connections_accepted);
+                shared.record(|stats| stats.connections_accepted += 1);
                 connections.spawn(serve_connection(
                     Arc::clone(&shared),
                     stream,
@@ -747,7 +703,7 @@ async fn serve_connection(
             Ok(None) => return,
             Err(FramingError::Io(_) | FramingError::Truncated) => return,
             Err(error) => {
-                shared.bump(&shared.counters.rejected_requests);
+                shared.record(|stats| stats.rejected_requests += 1);
                 tracing::warn!("fault proxy: rejected a request: {error}");
                 let status = match error {
                     FramingError::HeadTooLarge => "431 Request Header Fields Too Large",
@@ -763,9 +719,9 @@ async fn serve_connection(
                 return;
             }
         };
-        shared.bump(&shared.counters.requests_seen);
+        shared.record(|stats| stats.requests_seen += 1);
         if shared.is_refusing() {
-            shared.bump(&shared.counters.refused_requests);
+            shared.record(|stats| stats.refused_requests += 1);
             return;
         }
         match handle_request(&shared, &mut client.stream, &request).await {
@@ -819,7 +775,7 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
     let response = match answer {
         Ok(response) => response,
         Err(error) => {
-            shared.bump(&shared.counters.upstream_errors);
+            shared.record(|stats| stats.upstream_errors += 1);
             let message = format!("fault proxy: upstream {upstream}: {error}");
             tracing::warn!("{message}");
             let _ = client
@@ -840,7 +796,7 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
         _ => {}
     }
     // Counted before writing, so the stats are complete by the time the client has the answer.
-    shared.bump(&shared.counters.responses_returned);
+    shared.record(|stats| stats.responses_returned += 1);
     if client.write_all(&response.bytes).await.is_err() {
         return Next::Close;
     }
@@ -853,7 +809,7 @@ async fn handle_request(shared: &Shared, client: &mut TcpStream, request: &Reque
 
 fn note_copy_failure(shared: &Shared, upstream: SocketAddr, copy: Result<Response, UpstreamError>) {
     if let Err(error) = copy {
-        shared.bump(&shared.counters.upstream_errors);
+        shared.record(|stats| stats.upstream_errors += 1);
         tracing::warn!("fault proxy: duplicate copy to {upstream}: {error}");
     }
 }
