@@ -268,18 +268,38 @@ impl Engine {
             )?;
             if previous.as_deref() != Some(server_url) {
                 tx.execute(
-                    "UPDATE terminal_state SET sync_token = NULL, registered_at = NULL WHERE id = 1",
+                    "UPDATE terminal_state SET sync_token = NULL WHERE id = 1",
                     [],
                 )?;
             }
+            // Register again after every sign-in: the server learns the current name, OS and
+            // version, and tells the last offline number it has seen.
             tx.execute(
-                "UPDATE terminal_state SET server_url = ?1, session = ?2,
+                "UPDATE terminal_state SET server_url = ?1, session = ?2, registered_at = NULL,
                    device_name = COALESCE(?3, device_name) WHERE id = 1",
                 params![server_url, serde_json::to_string(&record)?, device_name],
             )?;
             Ok(())
         })?;
         self.refresh_status()
+    }
+
+    /// Keeps a refreshed token and its new expiry.
+    pub(crate) fn keep_refreshed_session(
+        &self,
+        token: &Secret,
+        session: &SessionRecord,
+    ) -> Result<()> {
+        self.inner
+            .credentials
+            .set(&token_account(&self.inner.device_id), token)?;
+        self.inner.store.write(|tx| {
+            tx.execute(
+                "UPDATE terminal_state SET session = ?1 WHERE id = 1 AND session IS NOT NULL",
+                [serde_json::to_string(session)?],
+            )?;
+            Ok(())
+        })
     }
 
     /// Signs out: revokes the token on the server when it can be reached, forgets it locally,
@@ -723,5 +743,24 @@ impl Engine {
             tracing::warn!(error = %e, "status not refreshed");
         }
         self.inner.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+    fn is_shareable<T: Clone + Send + Sync + 'static>() {}
+
+    /// The desktop app runs these futures on a multi-threaded runtime (Tauri commands).
+    #[test]
+    fn the_facade_is_shareable_and_its_futures_are_send() {
+        is_shareable::<Engine>();
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+        is_send(&engine.login("http://127.0.0.1:9", "a@b.c", "pw", None));
+        is_send(&engine.logout());
+        is_send(&engine.sync_now());
     }
 }

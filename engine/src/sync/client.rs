@@ -4,7 +4,7 @@
 //! carries `X-Client-Version`; every answer's `X-Server-Timestamp` updates the clock offset.
 
 use chrono::{DateTime, Utc};
-use pos_protocol::auth::{SignInData, SignInRequest, SignInResponse};
+use pos_protocol::auth::{RefreshData, RefreshResponse, SignInData, SignInRequest, SignInResponse};
 use pos_protocol::error::ApiErrorBody;
 use pos_protocol::sync::{
     BatchRequest, BatchResponse, ChangesResponse, FullResponse, RegisterData, RegisterRequest,
@@ -185,6 +185,15 @@ impl SyncClient {
             .call::<(), _>(Method::GET, "/api/v1/sign-out", &[], None)
             .await?;
         Ok(())
+    }
+
+    /// Trades the current token for a fresh one (the old one keeps working for a grace
+    /// period, so a lost answer cannot lock the till out).
+    pub async fn refresh_token(&self) -> Result<RefreshData> {
+        let (_, answer): (_, RefreshResponse) = self
+            .call::<(), _>(Method::GET, "/api/v1/refresh-token", &[], None)
+            .await?;
+        Ok(answer.data)
     }
 
     pub async fn register(&self, request: &RegisterRequest) -> Result<RegisterData> {

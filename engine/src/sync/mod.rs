@@ -122,8 +122,15 @@ impl Engine {
     /// server rejected are counted in the report, not an error.
     pub async fn sync_now(&self) -> Result<SyncReport> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
-        let client = self.client_for_session()?;
-        let result = self.sync_with(&client).await;
+        let mut client = self.client_for_session()?;
+        let result = match self.refresh_if_expiring(&client).await {
+            Ok(Some(fresh)) => {
+                client = fresh;
+                self.sync_with(&client).await
+            }
+            Ok(None) => self.sync_with(&client).await,
+            Err(e) => Err(e),
+        };
         let offset = client.clock_offset_ms();
         let outcome = match &result {
             Ok(_) => None,
@@ -158,6 +165,35 @@ impl Engine {
             Err(e) => tracing::warn!(code = ?e.code, error = %e, "sync failed"),
         }
         result
+    }
+
+    /// Refreshes the token when it expires within a day, so a till that syncs regularly never
+    /// finds itself signed out. A refusal is logged and the sync goes on with the old token.
+    async fn refresh_if_expiring(&self, client: &SyncClient) -> Result<Option<SyncClient>> {
+        let Some(mut session) = self
+            .blocking(|e| e.inner.store.read(terminal_state))
+            .await?
+            .session
+        else {
+            return Ok(None);
+        };
+        if session.expires_at - pos_protocol::time::now() > chrono::Duration::days(1) {
+            return Ok(None);
+        }
+        let fresh = match client.refresh_token().await {
+            Ok(fresh) => fresh,
+            Err(e) if e.code == ErrorCode::ServerUnreachable => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "token not refreshed");
+                return Ok(None);
+            }
+        };
+        session.expires_at = fresh.expires_at;
+        let token = crate::credentials::Secret::new(fresh.token);
+        self.blocking(move |engine| engine.keep_refreshed_session(&token, &session))
+            .await?;
+        tracing::info!("token refreshed");
+        Ok(Some(self.client_for_session()?))
     }
 
     async fn sync_with(&self, client: &SyncClient) -> Result<SyncReport> {
