@@ -92,10 +92,13 @@ pub fn search(conn: &Connection, text: &str, limit: u32) -> Result<Vec<ProductVi
         params![text, limit],
     )?;
     if let Some(query) = fts_prefix_query(text) {
+        // FTS5 hands matches out in rowid order and stops at the LIMIT, so even a one-letter
+        // prefix over 100k names costs a page, not every match; the page is shown by name.
         let by_name = product_rows(
             conn,
-            "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?1)
-             ORDER BY p.name, p.id LIMIT ?2",
+            "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?1
+                            ORDER BY rowid LIMIT ?2)
+             ORDER BY p.name, p.id",
             params![query, limit],
         )?;
         for view in by_name {

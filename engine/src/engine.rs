@@ -359,7 +359,8 @@ impl Engine {
             .read(|c| catalog::products_in_category(c, category_id, limit))
     }
 
-    /// Barcode / product code exact matches first, then names by word prefix.
+    /// Barcode / product code exact matches first, then products whose name has a word
+    /// starting with every word typed (the first `limit` in catalog order, sorted by name).
     pub fn search_products(&self, text: &str, limit: u32) -> Result<Vec<ProductView>> {
         self.inner.store.read(|c| catalog::search(c, text, limit))
     }

@@ -146,12 +146,13 @@ fn put_category(tx: &Connection, c: &Category) -> Result<()> {
     if removed(tx, "categories", c.id, c.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO categories (id, name, icon, status, version, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon,
            status = excluded.status, version = excluded.version, data = excluded.data
          WHERE excluded.version >= categories.version",
-        params![c.id, c.category_name, c.icon, c.status, c.version, serde_json::to_string(c)?],
+    )?
+    .execute(params![c.id, c.category_name, c.icon, c.status, c.version, serde_json::to_string(c)?],
     )?;
     Ok(())
 }
@@ -160,13 +161,18 @@ fn put_brand(tx: &Connection, b: &Brand) -> Result<()> {
     if removed(tx, "brands", b.id, b.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO brands (id, name, version, data) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version,
            data = excluded.data
          WHERE excluded.version >= brands.version",
-        params![b.id, b.brand_name, b.version, serde_json::to_string(b)?],
-    )?;
+    )?
+    .execute(params![
+        b.id,
+        b.brand_name,
+        b.version,
+        serde_json::to_string(b)?
+    ])?;
     Ok(())
 }
 
@@ -174,13 +180,18 @@ fn put_unit(tx: &Connection, u: &Unit) -> Result<()> {
     if removed(tx, "units", u.id, u.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO units (id, name, version, data) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version,
            data = excluded.data
          WHERE excluded.version >= units.version",
-        params![u.id, u.unit_name, u.version, serde_json::to_string(u)?],
-    )?;
+    )?
+    .execute(params![
+        u.id,
+        u.unit_name,
+        u.version,
+        serde_json::to_string(u)?
+    ])?;
     Ok(())
 }
 
@@ -188,20 +199,20 @@ fn put_vat(tx: &Connection, v: &Vat) -> Result<()> {
     if removed(tx, "vats", v.id, v.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO vats (id, name, rate, active, version, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate = excluded.rate,
            active = excluded.active, version = excluded.version, data = excluded.data
          WHERE excluded.version >= vats.version",
-        params![
-            v.id,
-            v.name,
-            dec_text(v.rate),
-            v.status,
-            v.version,
-            serde_json::to_string(v)?
-        ],
-    )?;
+    )?
+    .execute(params![
+        v.id,
+        v.name,
+        dec_text(v.rate),
+        v.status,
+        v.version,
+        serde_json::to_string(v)?
+    ])?;
     Ok(())
 }
 
@@ -209,21 +220,21 @@ fn put_payment_type(tx: &Connection, p: &PaymentType) -> Result<()> {
     if removed(tx, "payment_types", p.id, p.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO payment_types (id, name, is_credit, status, version, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, is_credit = excluded.is_credit,
            status = excluded.status, version = excluded.version, data = excluded.data
          WHERE excluded.version >= payment_types.version",
-        params![
-            p.id,
-            p.name,
-            p.is_credit,
-            p.status,
-            p.version,
-            serde_json::to_string(p)?
-        ],
-    )?;
+    )?
+    .execute(params![
+        p.id,
+        p.name,
+        p.is_credit,
+        p.status,
+        p.version,
+        serde_json::to_string(p)?
+    ])?;
     Ok(())
 }
 
@@ -231,13 +242,13 @@ fn put_warehouse(tx: &Connection, w: &Warehouse) -> Result<()> {
     if removed(tx, "warehouses", w.id, w.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO warehouses (id, name, version, data) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version,
            data = excluded.data
          WHERE excluded.version >= warehouses.version",
-        params![w.id, w.name, w.version, serde_json::to_string(w)?],
-    )?;
+    )?
+    .execute(params![w.id, w.name, w.version, serde_json::to_string(w)?])?;
     Ok(())
 }
 
@@ -246,7 +257,7 @@ fn put_product(tx: &Connection, p: &Product) -> Result<()> {
         return Ok(());
     }
     let blank_is_none = |s: &Option<String>| s.as_ref().filter(|s| !s.trim().is_empty()).cloned();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO products (id, name, code, barcode, category_id, vat_id, sale_price, version, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, code = excluded.code,
@@ -254,7 +265,8 @@ fn put_product(tx: &Connection, p: &Product) -> Result<()> {
            vat_id = excluded.vat_id, sale_price = excluded.sale_price,
            version = excluded.version, data = excluded.data
          WHERE excluded.version >= products.version",
-        params![
+    )?
+    .execute(params![
             p.id,
             p.product_name,
             blank_is_none(&p.product_code),
@@ -273,14 +285,15 @@ fn put_stock(tx: &Connection, s: &Stock) -> Result<()> {
     if removed(tx, "stocks", s.id, s.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO stocks (id, product_id, warehouse_id, quantity_milli, sale_price, version, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET product_id = excluded.product_id,
            warehouse_id = excluded.warehouse_id, quantity_milli = excluded.quantity_milli,
            sale_price = excluded.sale_price, version = excluded.version, data = excluded.data
          WHERE excluded.version >= stocks.version",
-        params![
+    )?
+    .execute(params![
             s.id,
             s.product_id,
             s.warehouse_id,
@@ -297,23 +310,23 @@ fn put_party(tx: &Connection, p: &Party) -> Result<()> {
     if removed(tx, "parties", p.id, p.deleted_at.is_some())? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO parties (id, name, phone, email, type, due, version, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
            email = excluded.email, type = excluded.type, due = excluded.due,
            version = excluded.version, data = excluded.data
          WHERE excluded.version >= parties.version",
-        params![
-            p.id,
-            p.name,
-            p.phone,
-            p.email,
-            p.party_type,
-            dec_text(p.due),
-            p.version,
-            serde_json::to_string(p)?
-        ],
-    )?;
+    )?
+    .execute(params![
+        p.id,
+        p.name,
+        p.phone,
+        p.email,
+        p.party_type,
+        dec_text(p.due),
+        p.version,
+        serde_json::to_string(p)?
+    ])?;
     Ok(())
 }
