@@ -64,6 +64,7 @@ pub(crate) struct TerminalState {
     pub last_sync_at: Option<DateTime<Utc>>,
     pub last_contact_ok: bool,
     pub last_error: Option<String>,
+    pub last_error_code: Option<ErrorCode>,
     pub client_too_old: bool,
     pub clock_offset_ms: i64,
 }
@@ -71,7 +72,7 @@ pub(crate) struct TerminalState {
 pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
     let row = conn.query_row(
         "SELECT device_name, server_url, session, registered_at, sync_token, last_sync_at,
-                last_contact_ok, last_error, client_too_old, clock_offset_ms
+                last_contact_ok, last_error, client_too_old, clock_offset_ms, last_error_code
          FROM terminal_state WHERE id = 1",
         [],
         |r| {
@@ -86,6 +87,7 @@ pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
                 r.get::<_, Option<String>>(7)?,
                 r.get::<_, bool>(8)?,
                 r.get::<_, i64>(9)?,
+                r.get::<_, Option<String>>(10)?,
             ))
         },
     )?;
@@ -98,6 +100,9 @@ pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
         last_sync_at: row.5.map(|t| parse_time(&t)).transpose()?,
         last_contact_ok: row.6,
         last_error: row.7,
+        last_error_code: row
+            .10
+            .and_then(|code| serde_json::from_value(serde_json::Value::String(code)).ok()),
         client_too_old: row.8,
         clock_offset_ms: row.9,
     })
@@ -143,6 +148,7 @@ impl Engine {
             client_too_old: false,
             signed_in: false,
             last_error: None,
+            last_error_code: None,
         });
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -734,6 +740,7 @@ impl Engine {
             s.client_too_old = state.client_too_old;
             s.signed_in = signed_in;
             s.last_error = state.last_error.clone();
+            s.last_error_code = state.last_error_code;
         });
         Ok(())
     }

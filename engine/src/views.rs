@@ -505,6 +505,9 @@ pub struct SyncStatus {
     pub client_too_old: bool,
     pub signed_in: bool,
     pub last_error: Option<String>,
+    /// The code of the last sync failure (e.g. `server_unreachable`, `unauthenticated`: sign
+    /// in again, `client_too_old`); None after a successful sync.
+    pub last_error_code: Option<crate::error::ErrorCode>,
 }
 
 /// What one `sync_now` did.

@@ -114,4 +114,5 @@ async fn an_unreachable_server_is_reported_and_the_sale_stays_queued() {
     assert!(!status.online);
     assert_eq!(status.pending, 1);
     assert!(status.last_error.is_some());
+    assert_eq!(status.last_error_code, Some(ErrorCode::ServerUnreachable));
 }

@@ -106,11 +106,12 @@ impl Engine {
     fn note_contact(&self, outcome: &EngineError) -> Result<()> {
         let reached = !matches!(outcome.code, ErrorCode::ServerUnreachable);
         let too_old = outcome.code == ErrorCode::ClientTooOld;
+        let code = serde_json::to_value(outcome.code)?;
         self.inner.store.write(|tx| {
             tx.execute(
                 "UPDATE terminal_state SET last_contact_ok = ?1, last_error = ?2,
-                   client_too_old = client_too_old OR ?3 WHERE id = 1",
-                params![reached, outcome.message, too_old],
+                   client_too_old = client_too_old OR ?3, last_error_code = ?4 WHERE id = 1",
+                params![reached, outcome.message, too_old, code.as_str()],
             )?;
             Ok(())
         })?;
@@ -147,7 +148,8 @@ impl Engine {
                 if outcome.is_none() {
                     tx.execute(
                         "UPDATE terminal_state SET last_contact_ok = 1, last_error = NULL,
-                           client_too_old = 0, last_sync_at = ?1 WHERE id = 1",
+                           last_error_code = NULL, client_too_old = 0, last_sync_at = ?1
+                         WHERE id = 1",
                         [time_text(&pos_protocol::time::now())],
                     )?;
                 }
@@ -306,6 +308,12 @@ impl Engine {
                 .ok_or_else(|| EngineError::internal("no sync token after the full download"))?;
             let changes = client.changes(&token, page_size).await?;
             let has_more = changes.has_more;
+            if has_more && changes.sync_token == token {
+                return Err(EngineError::new(
+                    ErrorCode::ProtocolError,
+                    "sync/changes: has_more without moving the sync token",
+                ));
+            }
             applied += self
                 .blocking(move |engine| engine.apply_changes(&changes))
                 .await?;
