@@ -49,7 +49,8 @@ pub(crate) struct Inner {
 pub(crate) struct SessionRecord {
     pub user: UserSummary,
     #[serde(with = "pos_protocol::time::rfc3339")]
-    pub signed_in_at: DateTime<Utc>,
+    /// When the current token was issued (sign-in or last refresh).
+    pub token_issued_at: DateTime<Utc>,
     #[serde(with = "pos_protocol::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
@@ -259,7 +260,7 @@ impl Engine {
         )?;
         let record = SessionRecord {
             user: sign_in.user,
-            signed_in_at: pos_protocol::time::now(),
+            token_issued_at: pos_protocol::time::now(),
             expires_at: sign_in.expires_at,
         };
         let device_name = device_name

@@ -169,8 +169,9 @@ impl Engine {
         result
     }
 
-    /// Refreshes the token when it expires within a day, so a till that syncs regularly never
-    /// finds itself signed out. A refusal is logged and the sync goes on with the old token.
+    /// Refreshes the token when less than a day of it remains (less than half its life, for
+    /// short-lived tokens), so a till that syncs regularly never finds itself signed out. A
+    /// refusal is logged and the sync goes on with the old token.
     async fn refresh_if_expiring(&self, client: &SyncClient) -> Result<Option<SyncClient>> {
         let Some(mut session) = self
             .blocking(|e| e.inner.store.read(terminal_state))
@@ -179,7 +180,9 @@ impl Engine {
         else {
             return Ok(None);
         };
-        if session.expires_at - pos_protocol::time::now() > chrono::Duration::days(1) {
+        let now = pos_protocol::time::now();
+        let half_life = (session.expires_at - session.token_issued_at) / 2;
+        if session.expires_at - now > half_life.min(chrono::Duration::days(1)) {
             return Ok(None);
         }
         let fresh = match client.refresh_token().await {
@@ -191,6 +194,7 @@ impl Engine {
             }
         };
         session.expires_at = fresh.expires_at;
+        session.token_issued_at = now;
         let token = crate::credentials::Secret::new(fresh.token);
         self.blocking(move |engine| engine.keep_refreshed_session(&token, &session))
             .await?;
