@@ -67,7 +67,7 @@ fn changes_create_update_and_delete_and_an_old_version_never_wins() {
         ))
         .unwrap();
     assert_eq!(
-        applied, 6,
+        applied, 7,
         "five product records, one category, the settings"
     );
 
