@@ -31,7 +31,8 @@ pub struct SyncClient {
 }
 
 /// Checks a server address: http(s) only, and plain http only to this machine or the shop's
-/// own network (a token must not cross the internet in clear text).
+/// own network (loopback, private and link-local addresses, names without a dot, `.local`
+/// names), so a token never crosses the internet in clear text.
 pub fn parse_server_url(text: &str) -> Result<Url> {
     let text = text.trim().trim_end_matches('/');
     let url = Url::parse(text)
@@ -54,7 +55,9 @@ pub fn parse_server_url(text: &str) -> Result<Url> {
 
 fn is_local_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".local") {
+    // A name without a dot (`shop-server`) or under `.local` only resolves inside the shop's
+    // own network.
+    if (!host.contains('.') && host.parse::<IpAddr>().is_err()) || host.ends_with(".local") {
         return true;
     }
     match host.parse::<IpAddr>() {
@@ -270,6 +273,10 @@ mod tests {
         assert!(parse_server_url("http://127.0.0.1:8080/").is_ok());
         assert!(parse_server_url("http://192.168.1.20").is_ok());
         assert!(parse_server_url("http://localhost:3000").is_ok());
+        assert!(parse_server_url("http://shop-server:8080").is_ok());
+        assert!(parse_server_url("http://till-host.local").is_ok());
+        assert!(parse_server_url("http://[::1]:8080").is_ok());
+        assert!(parse_server_url("http://8.8.8.8").is_err());
         assert!(parse_server_url("https://pos.example.com").is_ok());
         let err = parse_server_url("http://pos.example.com").unwrap_err();
         assert!(
