@@ -1,1 +1,192 @@
-fn main() {}
+//! `pos-server`: wires flags and environment to the library and runs one subcommand.
+
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use pos_server::settings::DEFAULT_DATABASE_URL;
+use pos_server::{seed, store, Settings};
+
+#[derive(Parser)]
+#[command(name = "pos-server", version, about = "Point-of-sale backend")]
+struct Cli {
+    /// `postgres://…` for PostgreSQL; `sqlite://FILE` for SQLite (default: pos-server.db here).
+    #[arg(long, env = "DATABASE_URL", global = true, default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Log as JSON lines (for log collectors).
+    #[arg(long, env = "POS_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Create the demo businesses, accounts and catalog (safe to run again).
+    SeedDemo {
+        /// How many products Demo Mart gets.
+        #[arg(long, default_value_t = 300)]
+        products: usize,
+    },
+    /// Create a user in a business.
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(Parser)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POS_BIND", default_value = "127.0.0.1:8700")]
+    bind: String,
+    /// Browser origins allowed to call the API, comma-separated (none by default).
+    #[arg(long, env = "POS_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Hours a token stays valid.
+    #[arg(long, env = "POS_TOKEN_TTL_HOURS", default_value_t = 720)]
+    token_ttl_hours: i64,
+    /// Seconds an old token keeps working after a refresh.
+    #[arg(long, env = "POS_REFRESH_GRACE_SECONDS", default_value_t = 600)]
+    refresh_grace_seconds: i64,
+    /// Hours idempotency keys and their answers are kept.
+    #[arg(long, env = "POS_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
+    idempotency_ttl_hours: i64,
+    /// Largest request body in bytes.
+    #[arg(long, env = "POS_BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    body_limit_bytes: usize,
+    /// Failed sign-ins allowed per account in 15 minutes.
+    #[arg(long, env = "POS_SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address in 15 minutes.
+    #[arg(long, env = "POS_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 50)]
+    sign_in_failures_per_address: u32,
+}
+
+#[derive(Args)]
+struct CreateUserArgs {
+    #[arg(long)]
+    business_id: i64,
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    /// owner, manager or cashier.
+    #[arg(long)]
+    role: String,
+    /// The password; when absent it is read from POS_USER_PASSWORD or else standard input.
+    #[arg(long, env = "POS_USER_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve(ServeArgs::parse_from(["serve"])),
+    };
+    match command {
+        Command::Serve(args) => {
+            let mut settings = Settings::new(cli.database_url);
+            settings.cors_origins = args
+                .cors_origins
+                .into_iter()
+                .filter(|o| !o.trim().is_empty())
+                .collect();
+            settings.token_ttl = chrono::Duration::hours(args.token_ttl_hours);
+            settings.refresh_grace = chrono::Duration::seconds(args.refresh_grace_seconds);
+            settings.idempotency_ttl = chrono::Duration::hours(args.idempotency_ttl_hours);
+            settings.body_limit = args.body_limit_bytes;
+            settings.sign_in_failures_per_account = args.sign_in_failures_per_account;
+            settings.sign_in_failures_per_address = args.sign_in_failures_per_address;
+            let listener = tokio::net::TcpListener::bind(&args.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.bind))?;
+            pos_server::launch(settings, listener, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::SeedDemo { products } => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let report = seed::seed_demo(store.as_ref(), products).await?;
+            println!(
+                "demo data ready: {} (business {}), {} (business {}); accounts owner@demo.test, \
+                 manager@demo.test, cashier@demo.test, owner@other.test, cashier@other.test, \
+                 password {}",
+                seed::DEMO_BUSINESS,
+                report.demo_business_id,
+                seed::OTHER_BUSINESS,
+                report.other_business_id,
+                seed::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        Command::CreateUser(args) => {
+            let password = match args.password {
+                Some(password) => password,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let id = seed::create_user(
+                store.as_ref(),
+                args.business_id,
+                &args.name,
+                &args.email,
+                &args.role,
+                &password,
+            )
+            .await?;
+            println!("user {id} created");
+            Ok(())
+        }
+    }
+}

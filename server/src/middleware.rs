@@ -1,0 +1,262 @@
+//! Layers every request passes through: the body limit, the server timestamp and the
+//! database-backed idempotency of POST, PUT and PATCH.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pos_protocol::error::ErrorCode;
+use sha2::{Digest, Sha256};
+
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::store::NewKey;
+use crate::AppState;
+
+pub const IDEMPOTENCY_KEY_HEADER: &str = "x-idempotency-key";
+pub const IDEMPOTENCY_REPLAYED_HEADER: &str = "x-idempotency-replayed";
+pub const SERVER_TIMESTAMP_HEADER: &str = "x-server-timestamp";
+const MAX_KEY_LEN: usize = 64;
+
+fn too_large() -> Response {
+    ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large").into_response()
+}
+
+/// Reads the whole body up to the limit (413 above it), so later layers and extractors work
+/// on bytes that are known to fit.
+pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.settings.body_limit;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    match to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => too_large(),
+    }
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// `X-Server-Timestamp` on every response and `_server_timestamp` in every JSON object body,
+/// so terminals can estimate their clock offset from any answer.
+pub async fn server_timestamp(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let stamp = pos_protocol::time::format(&pos_protocol::time::now());
+    let (mut parts, body) = response.into_parts();
+    if let Ok(value) = HeaderValue::from_str(&stamp) {
+        parts.headers.insert(SERVER_TIMESTAMP_HEADER, value);
+    }
+    let response = Response::from_parts(parts, body);
+    if !is_json(&response) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("cannot read a response body").into_response();
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            object.insert("_server_timestamp".into(), stamp.into());
+            match serde_json::to_vec(&object) {
+                Ok(stamped) => {
+                    parts.headers.remove(CONTENT_LENGTH);
+                    Body::from(stamped)
+                }
+                Err(_) => Body::from(bytes),
+            }
+        }
+        _ => Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
+}
+
+fn valid_key(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// What makes two requests "the same" for a key: method, path with query, and body.
+pub fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+enum Claim {
+    /// This request runs and its answer is stored.
+    Run,
+    /// Answer without running.
+    Answer(Response),
+}
+
+/// Replays a stored answer, refuses a different request under the same key, and holds off a
+/// duplicate of a request still running.
+async fn claim(state: &AppState, key: &NewKey<'_>) -> Result<Claim, ApiError> {
+    let store = &state.store;
+    let abandoned_before = key.now - state.settings.idempotency_lock_timeout;
+    store
+        .purge_key(key.business_id, key.key, key.now, abandoned_before)
+        .await?;
+    // The stored key can vanish between the insert and the read (it expired); try again once.
+    for _ in 0..2 {
+        if store.insert_key(key).await? {
+            return Ok(Claim::Run);
+        }
+        let Some(stored) = store.get_key(key.business_id, key.key).await? else {
+            continue;
+        };
+        if stored.request_hash != key.request_hash {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This idempotency key was already used for a different request",
+            ));
+        }
+        let Some(status) = stored.status_code else {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyInProgress,
+                "A request with this idempotency key is still running; retry shortly",
+            ));
+        };
+        let mut response = Response::new(Body::from(stored.response_body));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            IDEMPOTENCY_REPLAYED_HEADER,
+            HeaderValue::from_static("true"),
+        );
+        return Ok(Claim::Answer(response));
+    }
+    Err(ApiError::new(
+        ErrorCode::IdempotencyKeyInProgress,
+        "The idempotency key is busy; retry shortly",
+    ))
+}
+
+/// POST, PUT and PATCH with `X-Idempotency-Key` run at most once per business and key; the
+/// stored status and body answer every repeat. The keys live in the database, so several
+/// server processes honour each other's.
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    ) {
+        return next.run(request).await;
+    }
+    let Some(raw_key) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return next.run(request).await;
+    };
+    let key = match raw_key.to_str() {
+        Ok(key) if valid_key(key) => key.to_string(),
+        _ => {
+            return ApiError::invalid_field(
+                "X-Idempotency-Key",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'",
+            )
+            .into_response()
+        }
+    };
+    // Keys are scoped by business, so the caller must be known; without a valid token the
+    // handler answers 401 itself.
+    let Ok(user) = authenticate(&state, request.headers()).await else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, state.settings.body_limit).await else {
+        return too_large();
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    let hash = request_hash(&parts.method, &path, &bytes);
+    let now = pos_protocol::time::now();
+    let new_key = NewKey {
+        business_id: user.business_id,
+        key: &key,
+        method: parts.method.as_str(),
+        path: &path,
+        request_hash: &hash,
+        now,
+        expires_at: now + state.settings.idempotency_ttl,
+    };
+    match claim(&state, &new_key).await {
+        Ok(Claim::Run) => {}
+        Ok(Claim::Answer(response)) => return response,
+        Err(err) => return err.into_response(),
+    }
+    let business_id = user.business_id;
+    parts.extensions.insert(user);
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (response_parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, usize::MAX).await else {
+        let _ = state.store.delete_key(business_id, &key).await;
+        return ApiError::internal("cannot read a response body").into_response();
+    };
+    let outcome = if response_parts.status.is_server_error() {
+        // Nothing was applied (or the client cannot know): let a retry run again.
+        state.store.delete_key(business_id, &key).await
+    } else {
+        state
+            .store
+            .complete_key(business_id, &key, response_parts.status.as_u16(), &body)
+            .await
+    };
+    if let Err(err) = outcome {
+        tracing::error!(%err, key, "cannot record the idempotency outcome");
+    }
+    Response::from_parts(response_parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_and_plain() {
+        assert!(valid_key("sale-0f8a_12"));
+        assert!(!valid_key(""));
+        assert!(!valid_key(&"a".repeat(65)));
+        assert!(!valid_key("has space"));
+        assert!(!valid_key("ümlaut"));
+    }
+
+    #[test]
+    fn the_hash_covers_method_path_and_body() {
+        let a = request_hash(&Method::POST, "/api/v1/products", b"{}");
+        assert_eq!(a, request_hash(&Method::POST, "/api/v1/products", b"{}"));
+        assert_ne!(a, request_hash(&Method::PUT, "/api/v1/products", b"{}"));
+        assert_ne!(a, request_hash(&Method::POST, "/api/v1/brands", b"{}"));
+        assert_ne!(a, request_hash(&Method::POST, "/api/v1/products", b"{ }"));
+    }
+}

@@ -1,0 +1,52 @@
+//! What an operator can tune. `main.rs` fills it from flags and environment; tests build it
+//! directly (for example with higher sign-in limits).
+
+use std::time::Duration;
+
+/// Where the server keeps its data when `DATABASE_URL` is not set: a SQLite file in the
+/// working folder, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://pos-server.db?mode=rwc";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `postgres://…` for PostgreSQL, `sqlite://…` for an embedded SQLite file.
+    pub database_url: String,
+    /// How long a token issued by sign-in or refresh stays valid.
+    pub token_ttl: chrono::Duration,
+    /// How long a token keeps working after it was refreshed, so a lost refresh answer
+    /// cannot lock a till out.
+    pub refresh_grace: chrono::Duration,
+    /// How long an idempotency key and its stored answer are kept.
+    pub idempotency_ttl: chrono::Duration,
+    /// A request still marked in progress after this long is taken to be abandoned
+    /// (its process died) and the key may be claimed again.
+    pub idempotency_lock_timeout: chrono::Duration,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Failed sign-ins allowed per account, and per client address, within `sign_in_window`.
+    pub sign_in_failures_per_account: u32,
+    pub sign_in_failures_per_address: u32,
+    pub sign_in_window: Duration,
+    /// Origins allowed to call the API from a browser; empty means none.
+    pub cors_origins: Vec<String>,
+    /// Oldest terminal version the sync API accepts.
+    pub min_client_version: String,
+}
+
+impl Settings {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            token_ttl: chrono::Duration::days(30),
+            refresh_grace: chrono::Duration::minutes(10),
+            idempotency_ttl: chrono::Duration::hours(24),
+            idempotency_lock_timeout: chrono::Duration::minutes(5),
+            body_limit: 2 * 1024 * 1024,
+            sign_in_failures_per_account: 10,
+            sign_in_failures_per_address: 50,
+            sign_in_window: Duration::from_secs(15 * 60),
+            cors_origins: Vec::new(),
+            min_client_version: "0.1.0".to_string(),
+        }
+    }
+}
