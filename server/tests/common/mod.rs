@@ -74,6 +74,7 @@ fn drop_postgres_database(name: String) {
 pub struct TestServer {
     pub backend: Backend,
     pub base: String,
+    pub database_url: String,
     pub client: Client,
     pub store: Arc<dyn Store>,
     pub seed: SeedReport,
@@ -109,7 +110,7 @@ impl TestServer {
             .await
             .expect("seed the demo data");
 
-        let mut settings = Settings::new(url);
+        let mut settings = Settings::new(url.clone());
         settings.sign_in_failures_per_account = 1000;
         settings.sign_in_failures_per_address = 1000;
         tune(&mut settings);
@@ -133,6 +134,7 @@ impl TestServer {
         Self {
             backend,
             base,
+            database_url: url,
             client,
             store,
             seed,
@@ -150,6 +152,24 @@ impl TestServer {
         self.client
             .request(method, self.url(path))
             .bearer_auth(token)
+    }
+
+    /// One integer from the test database, whichever it is.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+        }
     }
 
     pub async fn sign_in(&self, email: &str) -> String {
