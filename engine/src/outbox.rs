@@ -134,28 +134,37 @@ pub fn backoff_delay(attempt: u32, initial: Duration, max: Duration, jitter: f64
 }
 
 /// Operations ready to send, in order, at most `limit`: queued (or sent with a lost answer),
-/// due now, and not behind a parent that failed or is in conflict.
-pub fn ready(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(i64, Operation)>> {
+/// due now (or backing off, when `ignore_backoff`: a person asked to sync now), and not behind
+/// a parent that failed or is in conflict.
+pub fn ready(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    ignore_backoff: bool,
+    limit: usize,
+) -> Result<Vec<(i64, Operation)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, o.idempotency_key, o.entity, o.action, o.payload, o.offline_timestamp
          FROM outbox o
          WHERE o.state IN ('queued', 'sent')
-           AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
+           AND (?3 OR o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id = o.depends_on
                            AND p.state IN ('failed', 'conflict', 'discarded'))
          ORDER BY o.id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![time_text(&now), limit as i64], |r| {
-        let payload: String = r.get(4)?;
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            payload,
-            time_col(r, 5)?,
-        ))
-    })?;
+    let rows = stmt.query_map(
+        params![time_text(&now), limit as i64, ignore_backoff],
+        |r| {
+            let payload: String = r.get(4)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                payload,
+                time_col(r, 5)?,
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (id, key, entity, action, payload, at) = row?;

@@ -2,8 +2,12 @@
 //!
 //! The contract (commands, flags, what `sell` prints, exit codes) is in the product spec
 //! `30-terminal.md`; scripts outside this repository rely on it, so extend it, never change it.
-//! Exit codes: 0 success; 1 refused or invalid (reason on stderr); 2 server unreachable;
-//! 3 the server answered but some operations were rejected (kept as failed).
+//! Exit codes: 0 success; 1 refused or invalid (reason on stderr); 2 server unreachable (or,
+//! for `sync`, operations it asked to send again later); 3 the server answered but some
+//! operations were rejected (kept as failed).
+//! Timings (ms) for scripts and tests: `POS_TERMINAL_CONNECT_TIMEOUT_MS`,
+//! `POS_TERMINAL_REQUEST_TIMEOUT_MS`, `POS_TERMINAL_BACKOFF_INITIAL_MS`,
+//! `POS_TERMINAL_BACKOFF_MAX_MS`, `POS_TERMINAL_PAGE_SIZE` (or the same as flags).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +34,21 @@ struct Cli {
     /// Print data as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Connect timeout of each request to the server (ms).
+    #[arg(long, global = true, env = "POS_TERMINAL_CONNECT_TIMEOUT_MS")]
+    connect_timeout_ms: Option<u64>,
+    /// Whole-request timeout (ms).
+    #[arg(long, global = true, env = "POS_TERMINAL_REQUEST_TIMEOUT_MS")]
+    request_timeout_ms: Option<u64>,
+    /// First retry delay after a failed push (ms).
+    #[arg(long, global = true, env = "POS_TERMINAL_BACKOFF_INITIAL_MS")]
+    backoff_initial_ms: Option<u64>,
+    /// Longest retry delay (ms).
+    #[arg(long, global = true, env = "POS_TERMINAL_BACKOFF_MAX_MS")]
+    backoff_max_ms: Option<u64>,
+    /// Records per page of a download.
+    #[arg(long, global = true, env = "POS_TERMINAL_PAGE_SIZE")]
+    page_size: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -156,6 +175,12 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
     let mut config = EngineConfig::new(data_dir);
     config.server_url = cli.server.clone();
+    let timings = &mut config.timings;
+    timings.connect_timeout_ms = cli.connect_timeout_ms.unwrap_or(timings.connect_timeout_ms);
+    timings.request_timeout_ms = cli.request_timeout_ms.unwrap_or(timings.request_timeout_ms);
+    timings.backoff_initial_ms = cli.backoff_initial_ms.unwrap_or(timings.backoff_initial_ms);
+    timings.backoff_max_ms = cli.backoff_max_ms.unwrap_or(timings.backoff_max_ms);
+    timings.page_size = cli.page_size.unwrap_or(timings.page_size);
     let engine = Engine::open(config)?;
     let json = cli.json;
     match cli.command {
@@ -259,11 +284,20 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                     status.failed
                 );
             }
-            Ok(if status.failed + status.conflicts > 0 {
-                3
+            if status.failed + status.conflicts > 0 {
+                eprintln!(
+                    "{} operation(s) rejected and {} in conflict: see `pos-terminal queue`",
+                    status.failed, status.conflicts
+                );
+                Ok(3)
+            } else if status.pending > 0 {
+                // The server answered but asked for some operations again later (its own
+                // trouble): not everything is acknowledged yet.
+                eprintln!("{} operation(s) still queued", status.pending);
+                Ok(2)
             } else {
-                0
-            })
+                Ok(0)
+            }
         }
         Command::Status => {
             let status = engine.status();

@@ -121,15 +121,22 @@ impl Engine {
     /// Push the outbox, then pull changes (after registering and a full download the first
     /// time). Err when the server could not be reached or refused the session; operations the
     /// server rejected are counted in the report, not an error.
+    ///
+    /// Asked for by a person or a script, it sends every queued operation at once, even those
+    /// waiting out a backoff; the background sync keeps to the backoff.
     pub async fn sync_now(&self) -> Result<SyncReport> {
+        self.run_sync(true).await
+    }
+
+    async fn run_sync(&self, explicit: bool) -> Result<SyncReport> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let mut client = self.client_for_session()?;
         let result = match self.refresh_if_expiring(&client).await {
             Ok(Some(fresh)) => {
                 client = fresh;
-                self.sync_with(&client).await
+                self.sync_with(&client, explicit).await
             }
-            Ok(None) => self.sync_with(&client).await,
+            Ok(None) => self.sync_with(&client, explicit).await,
             Err(e) => Err(e),
         };
         let offset = client.clock_offset_ms();
@@ -202,7 +209,7 @@ impl Engine {
         Ok(Some(self.client_for_session()?))
     }
 
-    async fn sync_with(&self, client: &SyncClient) -> Result<SyncReport> {
+    async fn sync_with(&self, client: &SyncClient, explicit: bool) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let state = self
             .blocking(|e| e.inner.store.read(terminal_state))
@@ -212,11 +219,11 @@ impl Engine {
         }
         let pushed_before_full = state.sync_token.is_some();
         if pushed_before_full {
-            self.push(client, &mut report).await?;
+            self.push(client, &mut report, explicit).await?;
         } else {
             report.full_sync = true;
             report.pulled_records += self.full(client).await?;
-            self.push(client, &mut report).await?;
+            self.push(client, &mut report, explicit).await?;
         }
         report.pulled_records += self.pull(client).await?;
         report.still_pending = self
@@ -328,10 +335,19 @@ impl Engine {
     }
 
     /// Sends ready operations in order, at most 500 per batch, until none is ready.
-    async fn push(&self, client: &SyncClient, report: &mut SyncReport) -> Result<()> {
+    async fn push(
+        &self,
+        client: &SyncClient,
+        report: &mut SyncReport,
+        explicit: bool,
+    ) -> Result<()> {
+        let mut ignore_backoff = explicit;
         loop {
             let now = pos_protocol::time::now();
-            let (ids, request) = self.blocking(move |e| e.prepare_batch(now)).await?;
+            let (ids, request) = self
+                .blocking(move |e| e.prepare_batch_with(now, ignore_backoff))
+                .await?;
+            ignore_backoff = false;
             if ids.is_empty() {
                 return Ok(());
             }
@@ -389,8 +405,16 @@ impl Engine {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Vec<i64>, BatchRequest)> {
+        self.prepare_batch_with(now, false)
+    }
+
+    fn prepare_batch_with(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        ignore_backoff: bool,
+    ) -> Result<(Vec<i64>, BatchRequest)> {
         let ready = self.inner.store.write(|tx| {
-            let ready = outbox::ready(tx, now, MAX_BATCH_OPERATIONS)?;
+            let ready = outbox::ready(tx, now, ignore_backoff, MAX_BATCH_OPERATIONS)?;
             let ids: Vec<i64> = ready.iter().map(|(id, _)| *id).collect();
             outbox::mark_sent(tx, &ids, now)?;
             Ok(ready)
@@ -514,7 +538,7 @@ impl Engine {
         let timings = self.config().timings;
         let mut failures = 0u32;
         loop {
-            let wait = match self.sync_now().await {
+            let wait = match self.run_sync(false).await {
                 Ok(_) => {
                     failures = 0;
                     timings.periodic_interval()
