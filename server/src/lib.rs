@@ -91,6 +91,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::sign_out))
         .routes(routes!(auth::refresh_token_get, auth::refresh_token_post))
         .routes(routes!(sync::health))
+        .routes(routes!(sync::register))
+        .routes(routes!(sync::full))
+        .routes(routes!(sync::changes))
         .merge(resources::catalog::router())
 }
 

@@ -44,7 +44,7 @@ const SERVER_FIELDS: &[&str] = &[
 ];
 
 /// Turns stored records into the protocol type; a mismatch is our bug, so a 500.
-fn typed<E: DeserializeOwned>(spec: &ResourceSpec, record: Record) -> ApiResult<E> {
+pub(crate) fn typed<E: DeserializeOwned>(spec: &ResourceSpec, record: Record) -> ApiResult<E> {
     serde_json::from_value(Json_::Object(record)).map_err(|e| {
         ApiError::internal(format!(
             "stored {} does not match its type: {e}",
@@ -54,7 +54,7 @@ fn typed<E: DeserializeOwned>(spec: &ResourceSpec, record: Record) -> ApiResult<
 }
 
 /// Adds what is derived from other tables (a product's `productStock`).
-async fn complete(
+pub(crate) async fn complete(
     store: &dyn Store,
     spec: &ResourceSpec,
     business_id: i64,

@@ -104,6 +104,54 @@ pub struct NewKey<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A position in the stream of changes: the writing transaction (PostgreSQL; 0 on SQLite)
+/// and the change sequence. Ordered as the stream is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    pub txid: i64,
+    pub seq: i64,
+}
+
+/// One changed row of a `changes` read.
+#[derive(Debug, Clone)]
+pub struct ChangedRow {
+    /// Index into the specs the read was asked for.
+    pub entity: usize,
+    pub cursor: Cursor,
+    pub record: Record,
+}
+
+/// Everything changed after a cursor, read from one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct ChangedRows {
+    /// Per entity in stamp order, at most `limit` each.
+    pub rows: Vec<ChangedRow>,
+    /// The business settings, when they changed.
+    pub settings: Option<(Cursor, BusinessSettings)>,
+}
+
+/// Where a device registration landed.
+#[derive(Debug, Clone)]
+pub enum DeviceRegistration {
+    Registered {
+        registered_at: DateTime<Utc>,
+        last_offline_seq: i64,
+    },
+    /// The device id is registered to another business.
+    OtherBusiness,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice<'a> {
+    pub business_id: i64,
+    pub user_id: i64,
+    pub device_id: &'a str,
+    pub device_name: &'a str,
+    pub os: Option<&'a str>,
+    pub app_version: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -203,6 +251,32 @@ pub trait Store: Send + Sync {
         business_id: i64,
         product_ids: &[i64],
     ) -> StoreResult<Vec<(i64, Decimal)>>;
+
+    // Sync.
+    /// Registers the device or refreshes its name, os and version (keeping `registered_at`).
+    async fn register_device(&self, new: &NewDevice<'_>) -> StoreResult<DeviceRegistration>;
+    /// A cursor below every change not yet committed: whatever commits from now on, or is
+    /// still in flight, comes after it.
+    async fn snapshot_cursor(&self) -> StoreResult<Cursor>;
+    /// Live rows with an id above `after_id`, by id.
+    async fn live_records_after(
+        &self,
+        spec: &'static ResourceSpec,
+        business_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Record>>;
+    /// Rows (live or deleted) and settings stamped after `cursor` by committed transactions,
+    /// read in one snapshot.
+    async fn changed_records(
+        &self,
+        business_id: i64,
+        specs: &[&'static ResourceSpec],
+        with_settings: bool,
+        cursor: Cursor,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> StoreResult<ChangedRows>;
 
     // Idempotency keys, scoped by business.
     /// Removes the key if it expired, or if its request has been in progress since before

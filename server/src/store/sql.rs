@@ -163,3 +163,44 @@ pub fn stock_quantities(d: Dialect, count: usize) -> String {
         d.param(1)
     )
 }
+
+/// Parameters: 1 business, 2 after id, 3 limit.
+pub fn live_after(d: Dialect, spec: &ResourceSpec) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE business_id = {} AND deleted_at IS NULL AND id > {} ORDER BY id LIMIT {}",
+        columns(spec),
+        spec.table,
+        d.param(1),
+        d.param(2),
+        d.param(3)
+    )
+}
+
+/// Rows stamped after a cursor, in stamp order, with their stamp as `cursor_txid` and
+/// `change_seq`. Parameters: 1 business, 2 cursor txid, 3 cursor seq, 4 snapshot xmin
+/// (PostgreSQL only; SQLite leaves 2 and 4 unused), 5 changed since (or null), 6 limit. `scope` is the business column.
+pub fn changed_after(d: Dialect, table: &str, select: &str, scope: &str) -> String {
+    match d {
+        // Only transactions below the snapshot's xmin have all finished: a change still in
+        // flight has a larger txid and is left for a later pull.
+        Dialect::Postgres => format!(
+            "SELECT {select}, change_seq, (change_txid::text)::bigint AS cursor_txid FROM {table} \
+             WHERE {scope} = $1 AND (change_txid, change_seq) > (($2::bigint)::text::xid8, $3) \
+             AND change_txid < ($4::bigint)::text::xid8 \
+             AND ($5::timestamptz IS NULL OR updated_at > $5) \
+             ORDER BY change_txid, change_seq LIMIT $6"
+        ),
+        // One writer at a time: stamps follow commit order, so the sequence alone is safe.
+        Dialect::Sqlite => format!(
+            "SELECT {select}, change_seq, 0 AS cursor_txid FROM {table} \
+             WHERE {scope} = ?1 AND change_seq > ?3 \
+             AND (?5 IS NULL OR updated_at > ?5) \
+             ORDER BY change_seq LIMIT ?6"
+        ),
+    }
+}
+
+pub const SETTINGS_COLUMNS: &str =
+    "company_name, currency_code, currency_symbol, currency_minor_units, \
+     currency_position, vat_enabled, vat_inclusive, invoice_prefix, timezone, shifts_required, \
+     max_cashier_discount_percent, version, updated_at";

@@ -19,8 +19,9 @@ use sqlx::{Row, Sqlite};
 
 use super::sql::{self, Dialect};
 use super::{
-    json_decimal, json_time, map_unique, Backend, NewBusiness, NewKey, NewUser, Record, Store,
-    StoreError, StoreResult, StoredKey, UserRecord, Value,
+    json_decimal, json_time, map_unique, Backend, ChangedRow, ChangedRows, Cursor,
+    DeviceRegistration, NewBusiness, NewDevice, NewKey, NewUser, Record, Store, StoreError,
+    StoreResult, StoredKey, UserRecord, Value,
 };
 use crate::resources::spec::{ResourceSpec, Storage};
 
@@ -133,6 +134,40 @@ fn user(row: &SqliteRow) -> StoreResult<UserRecord> {
     })
 }
 
+fn settings(row: &SqliteRow) -> StoreResult<BusinessSettings> {
+    let minor_units: i64 = row.try_get("currency_minor_units")?;
+    let position: String = row.try_get("currency_position")?;
+    Ok(BusinessSettings {
+        company_name: row.try_get("company_name")?,
+        currency: Currency {
+            code: row.try_get("currency_code")?,
+            symbol: row.try_get("currency_symbol")?,
+            minor_units: u32::try_from(minor_units)
+                .map_err(|_| StoreError::Corrupt("currency_minor_units".into()))?,
+        },
+        currency_position: if position == "after" {
+            CurrencyPosition::After
+        } else {
+            CurrencyPosition::Before
+        },
+        vat_enabled: row.try_get("vat_enabled")?,
+        vat_inclusive: row.try_get("vat_inclusive")?,
+        invoice_prefix: row.try_get("invoice_prefix")?,
+        timezone: row.try_get("timezone")?,
+        shifts_required: row.try_get("shifts_required")?,
+        max_cashier_discount_percent: read_decimal(row, "max_cashier_discount_percent")?,
+        version: row.try_get("version")?,
+        updated_at: required_time(row, "updated_at")?,
+    })
+}
+
+fn stamp(row: &SqliteRow) -> StoreResult<Cursor> {
+    Ok(Cursor {
+        txid: row.try_get("cursor_txid")?,
+        seq: row.try_get("change_seq")?,
+    })
+}
+
 const USER_COLUMNS: &str =
     "u.id, u.business_id, u.name, u.email, u.role, u.password_hash, u.is_active";
 
@@ -181,39 +216,14 @@ impl Store for SqliteStore {
     }
 
     async fn business_settings(&self, business_id: i64) -> StoreResult<Option<BusinessSettings>> {
-        let row = sqlx::query(
-            "SELECT company_name, currency_code, currency_symbol, currency_minor_units, currency_position, \
-             vat_enabled, vat_inclusive, invoice_prefix, timezone, shifts_required, \
-             max_cashier_discount_percent, version, updated_at FROM businesses WHERE id = ?1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM businesses WHERE id = ?1",
+            sql::SETTINGS_COLUMNS
+        ))
         .bind(business_id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let minor_units: i64 = row.try_get("currency_minor_units")?;
-        let position: String = row.try_get("currency_position")?;
-        Ok(Some(BusinessSettings {
-            company_name: row.try_get("company_name")?,
-            currency: Currency {
-                code: row.try_get("currency_code")?,
-                symbol: row.try_get("currency_symbol")?,
-                minor_units: u32::try_from(minor_units)
-                    .map_err(|_| StoreError::Corrupt("currency_minor_units".into()))?,
-            },
-            currency_position: if position == "after" {
-                CurrencyPosition::After
-            } else {
-                CurrencyPosition::Before
-            },
-            vat_enabled: row.try_get("vat_enabled")?,
-            vat_inclusive: row.try_get("vat_inclusive")?,
-            invoice_prefix: row.try_get("invoice_prefix")?,
-            timezone: row.try_get("timezone")?,
-            shifts_required: row.try_get("shifts_required")?,
-            max_cashier_discount_percent: read_decimal(&row, "max_cashier_discount_percent")?,
-            version: row.try_get("version")?,
-            updated_at: required_time(&row, "updated_at")?,
-        }))
+        row.as_ref().map(settings).transpose()
     }
 
     async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<i64> {
@@ -476,6 +486,109 @@ impl Store for SqliteStore {
                     .map_err(StoreError::Corrupt)
             })
             .collect()
+    }
+
+    async fn register_device(&self, new: &NewDevice<'_>) -> StoreResult<DeviceRegistration> {
+        // A device of another business fails the WHERE of the update and returns no row.
+        let row = sqlx::query(
+            "INSERT INTO sync_devices (business_id, user_id, device_id, device_name, os, app_version, \
+             registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (device_id) DO UPDATE SET device_name = excluded.device_name, os = excluded.os, \
+             app_version = excluded.app_version, user_id = excluded.user_id, \
+             last_seen_at = excluded.last_seen_at, is_active = TRUE \
+             WHERE sync_devices.business_id = excluded.business_id \
+             RETURNING registered_at, last_offline_seq",
+        )
+        .bind(new.business_id)
+        .bind(new.user_id)
+        .bind(new.device_id)
+        .bind(new.device_name)
+        .bind(new.os)
+        .bind(new.app_version)
+        .bind(text_time(new.now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(DeviceRegistration::OtherBusiness);
+        };
+        Ok(DeviceRegistration::Registered {
+            registered_at: required_time(&row, "registered_at")?,
+            last_offline_seq: row.try_get("last_offline_seq")?,
+        })
+    }
+
+    async fn snapshot_cursor(&self) -> StoreResult<Cursor> {
+        let seq: i64 = sqlx::query_scalar("SELECT seq FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Cursor { txid: 0, seq })
+    }
+
+    async fn live_records_after(
+        &self,
+        spec: &'static ResourceSpec,
+        business_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Record>> {
+        let rows = sqlx::query(&sql::live_after(D, spec))
+            .bind(business_id)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| record(r, spec)).collect()
+    }
+
+    async fn changed_records(
+        &self,
+        business_id: i64,
+        specs: &[&'static ResourceSpec],
+        with_settings: bool,
+        cursor: Cursor,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> StoreResult<ChangedRows> {
+        // A read transaction: one WAL snapshot for every table. SQLite ignores the xmin.
+        let mut tx = self.pool.begin().await?;
+        let xmin: i64 = 0;
+        let mut out = ChangedRows::default();
+        for (entity, spec) in specs.iter().enumerate() {
+            let statement = sql::changed_after(D, spec.table, &sql::columns(spec), "business_id");
+            let rows = sqlx::query(&statement)
+                .bind(business_id)
+                .bind(cursor.txid)
+                .bind(cursor.seq)
+                .bind(xmin)
+                .bind(since.map(text_time))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in &rows {
+                out.rows.push(ChangedRow {
+                    entity,
+                    cursor: stamp(row)?,
+                    record: record(row, spec)?,
+                });
+            }
+        }
+        if with_settings {
+            let statement = sql::changed_after(D, "businesses", sql::SETTINGS_COLUMNS, "id");
+            let row = sqlx::query(&statement)
+                .bind(business_id)
+                .bind(cursor.txid)
+                .bind(cursor.seq)
+                .bind(xmin)
+                .bind(since.map(text_time))
+                .bind(1_i64)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = row {
+                out.settings = Some((stamp(&row)?, settings(&row)?));
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn purge_key(
