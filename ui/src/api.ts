@@ -344,7 +344,7 @@ export const api = {
   cartSetDiscount: (discount: Discount) => call<CartView>("cart_set_discount", { discount }),
   cartSetCustomer: (party: PartyRef | null) => call<CartView>("cart_set_customer", { party }),
   cartClear: () => call<CartView>("cart_clear"),
-  holdCart: (label: string) => call<CartView>("hold_cart", { label }),
+  holdCart: (label: string) => call<HeldCartView>("hold_cart", { label }),
   heldCarts: () => call<HeldCartView[]>("held_carts"),
   resumeCart: (id: number) => call<CartView>("resume_cart", { id }),
   completeSale: (payment: PaymentInput) => call<CompletedSale>("complete_sale", { payment }),
@@ -360,8 +360,8 @@ export const api = {
   status: () => call<SyncStatus>("status"),
   syncNow: () => call<SyncReport>("sync_now"),
   queue: () => call<QueuedOperation[]>("queue"),
-  queueRetry: (id: number) => call<void>("queue_retry", { id }),
-  queueDiscard: (id: number, reason: string) => call<void>("queue_discard", { id, reason }),
+  queueRetry: (id: number) => call<QueuedOperation>("queue_retry", { id }),
+  queueDiscard: (id: number, reason: string) => call<QueuedOperation>("queue_discard", { id, reason }),
 };
 
 /** The sync status event the app forwards from the engine's status channel. */

@@ -3,7 +3,7 @@ import { api, type SessionInfo } from "../api";
 
 /** First start and every sign-in: where the server is, who signs in, what this till is called. */
 export function FirstStart({ onSignedIn }: { onSignedIn: (session: SessionInfo) => void }) {
-  const [serverUrl, setServerUrl] = useState(localStorage.getItem("pos.serverUrl") ?? "http://127.0.0.1:8080");
+  const [serverUrl, setServerUrl] = useState(localStorage.getItem("pos.serverUrl") ?? "http://127.0.0.1:8700");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [deviceName, setDeviceName] = useState(localStorage.getItem("pos.deviceName") ?? "");
@@ -20,7 +20,14 @@ export function FirstStart({ onSignedIn }: { onSignedIn: (session: SessionInfo) 
       localStorage.setItem("pos.deviceName", deviceName.trim());
       onSignedIn(session);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      // Signed in but the first download failed: the till is usable, the sync catches up.
+      const session = await api.session().catch(() => null);
+      if (session) {
+        window.alert(`Signed in, but the catalog could not be downloaded yet: ${err instanceof Error ? err.message : String(err)}`);
+        onSignedIn(session);
+      } else {
+        setError(err instanceof Error ? err.message : String(err));
+      }
     } finally {
       setBusy(false);
     }

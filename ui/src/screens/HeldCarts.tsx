@@ -13,8 +13,10 @@ export function HeldCarts() {
   }, [notify]);
 
   async function resume(id: number) {
-    if (cart && cart.lines.length > 0 && !window.confirm("The current cart is not empty. Hold it and resume this one?")) return;
+    const busy = cart !== null && cart.lines.length > 0;
+    if (busy && !window.confirm("Hold the current cart and resume this one?")) return;
     try {
+      if (busy) await api.holdCart("");
       setCart(await api.resumeCart(id));
       go("sell");
     } catch (e) {

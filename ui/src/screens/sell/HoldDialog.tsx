@@ -11,8 +11,9 @@ export function HoldDialog({ onClose }: { onClose: () => void }) {
   async function submit(e: FormEvent) {
     e.preventDefault();
     try {
-      setCart(await api.holdCart(label.trim()));
-      notify("Cart held. Resume it from Held carts (F5).", "info");
+      const held = await api.holdCart(label.trim());
+      setCart(await api.cart());
+      notify(`Cart "${held.label}" held. Resume it from Held carts (F5).`, "info");
       onClose();
     } catch (err) {
       notify(err);

@@ -1,0 +1,199 @@
+// The real app in a real window: a real server with the demo data, the app binary driven over
+// WebDriver (tauri-driver → WebKitWebDriver) under Xvfb. scripts/e2e-app.sh sets it all up:
+//   POS_SERVER_BIN  pos-server binary        POS_APP_BIN  pos-terminal-app binary
+//   WEBDRIVER_URL   tauri-driver's address   E2E_WORK_DIR a fresh folder for data and logs
+//   SCREENSHOT_DIR  where the screenshots go (docs/screenshots)
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { KEY, sleep, WebDriver } from "./webdriver.mjs";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run scripts/e2e-app.sh)`);
+  return value;
+};
+const SERVER_BIN = env("POS_SERVER_BIN");
+const APP_BIN = env("POS_APP_BIN");
+const WORK = env("E2E_WORK_DIR");
+const SHOTS = env("SCREENSHOT_DIR");
+const driver = new WebDriver(process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444");
+
+const DATABASE_URL = `sqlite://${join(WORK, "server.db")}`;
+let port;
+let serverUrl;
+let server = null;
+
+/** The demo catalog's barcodes: EAN-13 of "200" + the product number (server/src/seed.rs). */
+function demoBarcode(n) {
+  const body = `200${String(n).padStart(9, "0")}`;
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * (i % 2 === 0 ? 1 : 3), 0);
+  return body + ((10 - (sum % 10)) % 10);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer() {
+  const log = openSync(join(WORK, "server.log"), "a");
+  server = spawn(SERVER_BIN, ["--database-url", DATABASE_URL, "serve", "--bind", `127.0.0.1:${port}`], {
+    stdio: ["ignore", log, log],
+  });
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`pos-server exited with ${server.exitCode}; see ${WORK}/server.log`);
+    const up = await fetch(`${serverUrl}/api/v1/sync/health`).then((r) => r.ok, () => false);
+    if (up) return;
+    await sleep(100);
+  }
+  throw new Error("pos-server did not answer within 30 s");
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGTERM");
+  await exited;
+  server = null;
+}
+
+/** Every sale on the server with this offline invoice number (read as the demo cashier). */
+async function serverSalesWith(offlineInvoiceNo) {
+  const signIn = await fetch(`${serverUrl}/api/v1/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "owner@demo.test", password: "demo-pass-1" }),
+  }).then((r) => r.json());
+  const token = signIn.data.token;
+  const found = [];
+  for (let page = 1; page < 50; page++) {
+    const res = await fetch(`${serverUrl}/api/v1/sales?page=${page}&per_page=100`, {
+      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    });
+    assert.equal(res.status, 200, `GET /api/v1/sales answered ${res.status}`);
+    const body = await res.json();
+    const rows = Array.isArray(body.data) ? body.data : (body.data?.data ?? []);
+    found.push(...rows.filter((s) => s.offline_invoice_no === offlineInvoiceNo));
+    if (rows.length < 100) break;
+  }
+  return found;
+}
+
+async function screenshot(name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const png = Buffer.from(await driver.screenshot(), "base64");
+  writeFileSync(join(SHOTS, name), png);
+}
+
+/** The text of the pending counter in the status bar, as a number. */
+async function waitForPending(expected, timeoutMs = 30000) {
+  await driver.waitForText('[data-testid="pending-count"]', (t) => t.trim() === `Pending ${expected}`, { timeoutMs });
+}
+
+before(async () => {
+  port = await freePort();
+  serverUrl = `http://127.0.0.1:${port}`;
+  const seed = spawnSync(SERVER_BIN, ["--database-url", DATABASE_URL, "seed-demo", "--products", "60"], { encoding: "utf8" });
+  assert.equal(seed.status, 0, `seed-demo failed: ${seed.stderr}`);
+  await startServer();
+  await driver.start(APP_BIN, ["--data-dir", join(WORK, "till")]);
+});
+
+after(async () => {
+  await driver.quit();
+  await stopServer();
+});
+
+test("a cashier signs in, sells by scanner and keyboard, sells offline, and every sale reaches the server once", async () => {
+  // First start: server address, account, till name.
+  const serverField = await driver.waitFor('input[name="server"]');
+  await driver.clear(serverField);
+  await driver.type(serverField, serverUrl);
+  await driver.type(await driver.waitFor('input[name="email"]'), "cashier@demo.test");
+  await driver.type(await driver.waitFor('input[name="password"]'), "demo-pass-1");
+  await driver.type(await driver.waitFor('input[name="device"]'), "Counter 1");
+  await driver.click(await driver.waitFor('[data-testid="signin"]'));
+  await driver.waitFor('[data-testid="search"]', { timeoutMs: 60000 });
+  await driver.waitForText('[data-testid="online-state"]', (t) => t === "Online");
+
+  // Scanner: a code typed in a burst plus Enter, with the focus on a button, not the search box.
+  await driver.execute('document.querySelector("[data-testid=cart-customer]").focus()');
+  await driver.keys(demoBarcode(1) + KEY.Enter);
+  await driver.waitFor('[data-testid="cart-line"]', { count: 1 });
+  const customerButton = await driver.text(await driver.waitFor('[data-testid="cart-customer"]'));
+  assert.match(customerButton, /Walk-in/, "the scan's Enter must not press the focused button");
+
+  // Keyboard: F2 to the search box, a name typed at a person's pace, Enter adds the first match.
+  await driver.keys(KEY.F2);
+  await driver.keys("Cola", 90);
+  await driver.waitFor('[data-testid="product-grid"] .product');
+  await sleep(300);
+  await driver.keys(KEY.Enter);
+  await driver.waitFor('[data-testid="cart-line"]', { count: 2 });
+  const lines = await Promise.all((await driver.findAll('[data-testid="cart-line"]')).map((l) => driver.text(l)));
+  assert.match(lines[1], /Cola/);
+  await screenshot("selling.png");
+
+  // F12, cash, 1000 handed over, Enter: the receipt shows the change.
+  await driver.keys(KEY.F12);
+  await driver.waitFor('[data-testid="payment-dialog"]');
+  await driver.type(await driver.waitFor('[data-testid="tendered"]'), "1000");
+  await driver.keys(KEY.Enter);
+  await driver.waitFor('[data-testid="receipt"]');
+  const firstInvoice = (await driver.text(await driver.waitFor('[data-testid="offline-invoice"]'))).trim();
+  assert.match(firstInvoice, /^OFF-[0-9A-F]{8}-\d+$/);
+  assert.notEqual((await driver.text(await driver.waitFor('[data-testid="change"]'))).trim(), "");
+  await screenshot("receipt.png");
+  await driver.keys(KEY.Enter);
+
+  // The sale is in the history; once synced it is confirmed by the server.
+  await driver.keys(KEY.F6);
+  await driver.waitForText('[data-testid="sale-row"]', (t) => t.includes(firstInvoice));
+  await driver.keys(KEY.F9);
+  await driver.click(await driver.waitFor('[data-testid="sync-now"]'));
+  await waitForPending(0);
+  assert.equal((await serverSalesWith(firstInvoice)).length, 1, `${firstInvoice} must be on the server once`);
+
+  // The server goes away: the till keeps selling and says so.
+  await stopServer();
+  await driver.keys(KEY.F1);
+  await driver.waitFor('[data-testid="search"]');
+  await driver.keys(demoBarcode(2) + KEY.Enter);
+  await driver.waitFor('[data-testid="cart-line"]', { count: 1 });
+  await driver.keys(KEY.F12);
+  await driver.waitFor('[data-testid="payment-dialog"]');
+  await driver.keys(KEY.Enter);
+  await driver.waitFor('[data-testid="receipt"]');
+  const offlineInvoice = (await driver.text(await driver.waitFor('[data-testid="offline-invoice"]'))).trim();
+  await driver.keys(KEY.Enter);
+  await driver.keys(KEY.F9);
+  await driver.click(await driver.waitFor('[data-testid="sync-now"]'));
+  await driver.waitForText('[data-testid="online-state"]', (t) => t === "Offline");
+  await waitForPending(1);
+  await screenshot("sync-offline.png");
+
+  // The server is back: pending drains to 0 and the offline sale is on the server once.
+  await startServer();
+  await driver.click(await driver.waitFor('[data-testid="sync-now"]'));
+  await waitForPending(0);
+  await driver.waitForText('[data-testid="online-state"]', (t) => t === "Online");
+  await screenshot("sync-panel.png");
+  assert.equal((await serverSalesWith(offlineInvoice)).length, 1, `${offlineInvoice} must be on the server once`);
+  assert.equal((await serverSalesWith(firstInvoice)).length, 1, `${firstInvoice} must still be on the server once`);
+
+  await driver.keys(KEY.F6);
+  await driver.waitForText('[data-testid="sales-table"]', (t) => t.includes(offlineInvoice) && t.includes(firstInvoice));
+  await screenshot("sales-history.png");
+});

@@ -1,0 +1,114 @@
+// A small WebDriver client over fetch: just what the app's end-to-end test needs.
+
+const KEY = { Enter: "\uE007", Escape: "\uE00C", F2: "\uE032", F6: "\uE036", F9: "\uE039", F12: "\uE03C", F1: "\uE031" };
+export { KEY };
+
+export class WebDriver {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.sessionId = null;
+  }
+
+  async request(method, path, body) {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const v = json.value ?? {};
+      throw new Error(`WebDriver ${method} ${path}: ${res.status} ${v.error ?? ""} ${v.message ?? JSON.stringify(json)}`);
+    }
+    return json.value;
+  }
+
+  s(path) {
+    return `/session/${this.sessionId}${path}`;
+  }
+
+  async start(application, args) {
+    const value = await this.request("POST", "/session", {
+      capabilities: { alwaysMatch: { "tauri:options": { application, args } } },
+    });
+    this.sessionId = value.sessionId;
+  }
+
+  async quit() {
+    if (this.sessionId) await this.request("DELETE", this.s("")).catch(() => undefined);
+    this.sessionId = null;
+  }
+
+  /** Elements matching a CSS selector (their WebDriver ids). */
+  async findAll(css) {
+    const found = await this.request("POST", this.s("/elements"), { using: "css selector", value: css });
+    return found.map((e) => Object.values(e)[0]);
+  }
+
+  /** Waits until `css` matches at least `count` elements; returns the first id. */
+  async waitFor(css, { timeoutMs = 20000, count = 1 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let found = [];
+    while (Date.now() < deadline) {
+      found = await this.findAll(css);
+      if (found.length >= count) return found[0];
+      await sleep(100);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} × ${css} (found ${found.length})`);
+  }
+
+  /** Waits until the text of the first match of `css` satisfies `predicate`; returns the text. */
+  async waitForText(css, predicate, { timeoutMs = 20000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const [el] = await this.findAll(css);
+      if (el) {
+        last = await this.text(el).catch(() => last);
+        if (predicate(last)) return last;
+      }
+      await sleep(150);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting on the text of ${css}; last seen: "${last}"`);
+  }
+
+  text(el) {
+    return this.request("GET", this.s(`/element/${el}/text`));
+  }
+
+  click(el) {
+    return this.request("POST", this.s(`/element/${el}/click`), {});
+  }
+
+  clear(el) {
+    return this.request("POST", this.s(`/element/${el}/clear`), {});
+  }
+
+  type(el, text) {
+    return this.request("POST", this.s(`/element/${el}/value`), { text });
+  }
+
+  execute(script, args = []) {
+    return this.request("POST", this.s("/execute/sync"), { script, args });
+  }
+
+  /** Presses keys on whatever has the focus, `gapMs` apart (0: as fast as a scanner). */
+  async keys(text, gapMs = 0) {
+    const actions = [];
+    for (const ch of text) {
+      actions.push({ type: "keyDown", value: ch }, { type: "keyUp", value: ch });
+      if (gapMs > 0) actions.push({ type: "pause", duration: gapMs });
+    }
+    await this.request("POST", this.s("/actions"), { actions: [{ type: "key", id: "keyboard", actions }] });
+    await this.request("DELETE", this.s("/actions"));
+  }
+
+  /** The page as a PNG (base64). */
+  screenshot() {
+    return this.request("GET", this.s("/screenshot"));
+  }
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
