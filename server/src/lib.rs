@@ -94,6 +94,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::register))
         .routes(routes!(sync::full))
         .routes(routes!(sync::changes))
+        .routes(routes!(sync::batch::batch))
         .merge(resources::catalog::router())
 }
 

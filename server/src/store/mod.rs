@@ -5,6 +5,7 @@
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod tx;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +48,36 @@ pub enum Value {
     Int(Option<i64>),
     Bool(Option<bool>),
     Decimal(Option<Decimal>),
+    Time(Option<DateTime<Utc>>),
+    /// JSON text; PostgreSQL keeps it as `jsonb`.
+    Json(Option<String>),
+    Bytes(Option<Vec<u8>>),
+}
+
+/// How to read a column of a transaction's query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Text,
+    Int,
+    Bool,
+    Decimal,
+    Time,
+    Bytes,
+}
+
+/// A write transaction running statements written once for both databases: `$1`-style
+/// parameters, `::jsonb` casts and `FOR UPDATE` locks, which SQLite (whose write
+/// transactions already hold the database lock, `BEGIN IMMEDIATE`) goes without.
+#[async_trait]
+pub trait TxExec: Send {
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> StoreResult<u64>;
+    async fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: &[Column],
+    ) -> StoreResult<Vec<Vec<Value>>>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// A catalog row as the API shows it: wire names, exact numbers, RFC 3339 times.
@@ -251,6 +282,9 @@ pub trait Store: Send + Sync {
         business_id: i64,
         product_ids: &[i64],
     ) -> StoreResult<Vec<(i64, Decimal)>>;
+
+    /// Starts a write transaction (see `tx::SyncTx` for what it can do).
+    async fn begin_write(&self) -> StoreResult<Box<dyn TxExec>>;
 
     // Sync.
     /// Registers the device or refreshes its name, os and version (keeping `registered_at`).

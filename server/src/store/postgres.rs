@@ -11,9 +11,9 @@ use sqlx::{Postgres, Row};
 
 use super::sql::{self, Dialect};
 use super::{
-    json_decimal, json_time, map_unique, Backend, ChangedRow, ChangedRows, Cursor,
+    json_decimal, json_time, map_unique, Backend, ChangedRow, ChangedRows, Column, Cursor,
     DeviceRegistration, NewBusiness, NewDevice, NewKey, NewUser, Record, Store, StoreError,
-    StoreResult, StoredKey, UserRecord, Value,
+    StoreResult, StoredKey, TxExec, UserRecord, Value,
 };
 use crate::resources::spec::{ResourceSpec, Storage};
 
@@ -42,6 +42,62 @@ fn bind<'q>(query: PgQuery<'q>, value: &Value) -> PgQuery<'q> {
         Value::Int(v) => query.bind(v),
         Value::Bool(v) => query.bind(v),
         Value::Decimal(v) => query.bind(v),
+        Value::Time(v) => query.bind(v),
+        Value::Json(v) => query.bind(v),
+        Value::Bytes(v) => query.bind(v),
+    }
+}
+
+fn read_column(row: &PgRow, index: usize, column: Column) -> StoreResult<Value> {
+    Ok(match column {
+        Column::Text => Value::Text(row.try_get(index)?),
+        Column::Int => Value::Int(row.try_get(index)?),
+        Column::Bool => Value::Bool(row.try_get(index)?),
+        Column::Decimal => Value::Decimal(row.try_get(index)?),
+        Column::Time => Value::Time(row.try_get(index)?),
+        Column::Bytes => Value::Bytes(row.try_get(index)?),
+    })
+}
+
+struct PgTx {
+    tx: sqlx::Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl TxExec for PgTx {
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> StoreResult<u64> {
+        let mut query = sqlx::query(sql);
+        for arg in args {
+            query = bind(query, arg);
+        }
+        Ok(query.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: &[Column],
+    ) -> StoreResult<Vec<Vec<Value>>> {
+        let mut query = sqlx::query(sql);
+        for arg in args {
+            query = bind(query, arg);
+        }
+        let rows = query.fetch_all(&mut *self.tx).await?;
+        rows.iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| read_column(row, i, *c))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -465,6 +521,12 @@ impl Store for PgStore {
             registered_at: row.try_get("registered_at")?,
             last_offline_seq: row.try_get("last_offline_seq")?,
         })
+    }
+
+    async fn begin_write(&self) -> StoreResult<Box<dyn TxExec>> {
+        Ok(Box::new(PgTx {
+            tx: self.pool.begin().await?,
+        }))
     }
 
     async fn snapshot_cursor(&self) -> StoreResult<Cursor> {

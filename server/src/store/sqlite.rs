@@ -19,9 +19,9 @@ use sqlx::{Row, Sqlite};
 
 use super::sql::{self, Dialect};
 use super::{
-    json_decimal, json_time, map_unique, Backend, ChangedRow, ChangedRows, Cursor,
+    json_decimal, json_time, map_unique, Backend, ChangedRow, ChangedRows, Column, Cursor,
     DeviceRegistration, NewBusiness, NewDevice, NewKey, NewUser, Record, Store, StoreError,
-    StoreResult, StoredKey, UserRecord, Value,
+    StoreResult, StoredKey, TxExec, UserRecord, Value,
 };
 use crate::resources::spec::{ResourceSpec, Storage};
 
@@ -57,6 +57,87 @@ fn bind<'q>(query: SqliteQuery<'q>, value: &Value) -> SqliteQuery<'q> {
         Value::Int(v) => query.bind(v),
         Value::Bool(v) => query.bind(v),
         Value::Decimal(v) => query.bind(v.map(|d| d.normalize().to_string())),
+        Value::Time(v) => query.bind(v.map(text_time)),
+        Value::Json(v) => query.bind(v),
+        Value::Bytes(v) => query.bind(v),
+    }
+}
+
+fn read_column(row: &SqliteRow, index: usize, column: Column) -> StoreResult<Value> {
+    let text = |row: &SqliteRow| row.try_get::<Option<String>, _>(index);
+    Ok(match column {
+        Column::Text => Value::Text(text(row)?),
+        Column::Int => Value::Int(row.try_get(index)?),
+        Column::Bool => Value::Bool(row.try_get(index)?),
+        Column::Decimal => Value::Decimal(
+            text(row)?
+                .map(|t| pos_protocol::money::parse_decimal(&t).map_err(StoreError::Corrupt))
+                .transpose()?,
+        ),
+        Column::Time => Value::Time(
+            text(row)?
+                .map(|t| pos_protocol::time::parse(&t).map_err(StoreError::Corrupt))
+                .transpose()?,
+        ),
+        Column::Bytes => Value::Bytes(row.try_get(index)?),
+    })
+}
+
+/// The shared statements in SQLite's spelling.
+fn sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace("::jsonb", "").replace(" FOR UPDATE", "")
+}
+
+struct SqliteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl TxExec for SqliteTx {
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> StoreResult<u64> {
+        let sql = sqlite_sql(sql);
+        let mut query = sqlx::query(&sql);
+        for arg in args {
+            query = bind(query, arg);
+        }
+        Ok(query.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: &[Column],
+    ) -> StoreResult<Vec<Vec<Value>>> {
+        let sql = sqlite_sql(sql);
+        let mut query = sqlx::query(&sql);
+        for arg in args {
+            query = bind(query, arg);
+        }
+        let rows = query.fetch_all(&mut *self.tx).await?;
+        rows.iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| read_column(row, i, *c))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -515,6 +596,12 @@ impl Store for SqliteStore {
             registered_at: required_time(&row, "registered_at")?,
             last_offline_seq: row.try_get("last_offline_seq")?,
         })
+    }
+
+    async fn begin_write(&self) -> StoreResult<Box<dyn TxExec>> {
+        Ok(Box::new(SqliteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        }))
     }
 
     async fn snapshot_cursor(&self) -> StoreResult<Cursor> {

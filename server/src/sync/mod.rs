@@ -8,6 +8,7 @@
 //! late has a stamp above that cursor, so a later pull returns it. On SQLite writers are
 //! serialised, so the sequence alone follows commit order.
 
+pub mod batch;
 pub mod cursor;
 
 use axum::extract::State;

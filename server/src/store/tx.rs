@@ -1,0 +1,813 @@
+//! The statements one sync operation runs inside its own write transaction, written once for
+//! both databases and run through `TxExec`. Row locks (`FOR UPDATE`) make read-then-write of
+//! stock and dues safe on PostgreSQL; SQLite holds its write lock from `BEGIN IMMEDIATE`.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::{Column, StoreError, StoreResult, TxExec, Value};
+
+fn int(v: i64) -> Value {
+    Value::Int(Some(v))
+}
+fn text(v: &str) -> Value {
+    Value::Text(Some(v.to_string()))
+}
+fn opt_text(v: Option<&str>) -> Value {
+    Value::Text(v.map(str::to_string))
+}
+fn opt_int(v: Option<i64>) -> Value {
+    Value::Int(v)
+}
+fn dec(v: Decimal) -> Value {
+    Value::Decimal(Some(v))
+}
+fn time(v: DateTime<Utc>) -> Value {
+    Value::Time(Some(v))
+}
+
+fn get_int(row: &[Value], i: usize) -> StoreResult<i64> {
+    match row.get(i) {
+        Some(Value::Int(Some(v))) => Ok(*v),
+        other => Err(StoreError::Corrupt(format!(
+            "expected an integer, got {other:?}"
+        ))),
+    }
+}
+fn get_opt_int(row: &[Value], i: usize) -> Option<i64> {
+    match row.get(i) {
+        Some(Value::Int(v)) => *v,
+        _ => None,
+    }
+}
+fn get_text(row: &[Value], i: usize) -> StoreResult<String> {
+    match row.get(i) {
+        Some(Value::Text(Some(v))) => Ok(v.clone()),
+        other => Err(StoreError::Corrupt(format!("expected text, got {other:?}"))),
+    }
+}
+fn get_dec(row: &[Value], i: usize) -> StoreResult<Decimal> {
+    match row.get(i) {
+        Some(Value::Decimal(Some(v))) => Ok(*v),
+        other => Err(StoreError::Corrupt(format!(
+            "expected a number, got {other:?}"
+        ))),
+    }
+}
+fn get_time(row: &[Value], i: usize) -> StoreResult<DateTime<Utc>> {
+    match row.get(i) {
+        Some(Value::Time(Some(v))) => Ok(*v),
+        other => Err(StoreError::Corrupt(format!(
+            "expected a time, got {other:?}"
+        ))),
+    }
+}
+fn is_set(row: &[Value], i: usize) -> bool {
+    matches!(row.get(i), Some(Value::Time(Some(_))))
+}
+
+/// A created or found document: what an operation result reports.
+#[derive(Debug, Clone)]
+pub struct DocumentRef {
+    pub id: i64,
+    pub invoice_number: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StockRow {
+    pub id: i64,
+    pub product_id: i64,
+    pub quantity: Decimal,
+    pub purchase_price: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartyRow {
+    pub id: i64,
+    pub due: Decimal,
+    pub version: i64,
+    pub deleted: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SaleDue {
+    pub id: i64,
+    pub party_id: Option<i64>,
+    pub due_amount: Decimal,
+}
+
+pub struct NewSale<'a> {
+    pub business_id: i64,
+    pub invoice_number: &'a str,
+    pub user_id: i64,
+    pub device_id: &'a str,
+    pub client_reference: Option<&'a str>,
+    pub offline_invoice_no: Option<&'a str>,
+    pub local_id: Option<&'a str>,
+    pub party_id: Option<i64>,
+    pub payment_type_id: Option<i64>,
+    pub total_amount: Decimal,
+    pub discount_amount: Decimal,
+    pub vat_amount: Decimal,
+    pub vat_percent: Decimal,
+    pub paid_amount: Decimal,
+    pub due_amount: Decimal,
+    pub change_amount: Decimal,
+    pub is_paid: bool,
+    pub loss_profit: Decimal,
+    pub sale_date: DateTime<Utc>,
+    pub offline_timestamp: Option<DateTime<Utc>>,
+    pub totals_mismatch: bool,
+    pub meta: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+pub struct NewSaleLine {
+    pub sale_id: i64,
+    pub line_no: i64,
+    pub stock_id: i64,
+    pub product_id: i64,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    pub discount: Decimal,
+    pub vat_id: Option<i64>,
+    pub vat_amount: Decimal,
+    pub loss_profit: Decimal,
+}
+
+pub struct NewPartyRow<'a> {
+    pub business_id: i64,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub party_type: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub struct NewDueCollection<'a> {
+    pub business_id: i64,
+    pub party_id: i64,
+    pub sale_id: Option<i64>,
+    pub user_id: i64,
+    pub device_id: &'a str,
+    pub local_id: Option<&'a str>,
+    pub client_reference: Option<&'a str>,
+    pub payment_type_id: Option<i64>,
+    pub total_due: Decimal,
+    pub amount: Decimal,
+    pub due_after: Decimal,
+    pub payment_date: DateTime<Utc>,
+    pub note: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+pub struct AuditEntry<'a> {
+    pub business_id: i64,
+    pub device_id: &'a str,
+    pub user_id: i64,
+    pub entity: &'a str,
+    pub action: &'a str,
+    pub entity_id: Option<i64>,
+    pub idempotency_key: &'a str,
+    pub offline_timestamp: Option<DateTime<Utc>>,
+    pub payload: String,
+    pub diff: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// One operation's transaction. Dropping it without `commit` rolls everything back.
+pub struct SyncTx {
+    exec: Box<dyn TxExec>,
+}
+
+const OP_KEY_PREFIX: &str = "op:";
+
+impl SyncTx {
+    pub fn new(exec: Box<dyn TxExec>) -> Self {
+        Self { exec }
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        self.exec.commit().await
+    }
+
+    async fn one(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: &[Column],
+    ) -> StoreResult<Option<Vec<Value>>> {
+        Ok(self
+            .exec
+            .fetch_all(sql, args, columns)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The stored result of an operation key: (request hash, result JSON).
+    pub async fn operation_result(
+        &mut self,
+        business_id: i64,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, String)>> {
+        let row = self
+            .one(
+                "SELECT request_hash, response_body FROM idempotency_keys \
+                 WHERE business_id = $1 AND idempotency_key = $2 AND expires_at > $3",
+                &[
+                    int(business_id),
+                    text(&format!("{OP_KEY_PREFIX}{key}")),
+                    time(now),
+                ],
+                &[Column::Text, Column::Bytes],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let body = match row.get(1) {
+            Some(Value::Bytes(Some(bytes))) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        Ok(Some((get_text(&row, 0)?, body)))
+    }
+
+    pub async fn store_operation_result(
+        &mut self,
+        business_id: i64,
+        key: &str,
+        request_hash: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let key = format!("{OP_KEY_PREFIX}{key}");
+        // An expired record of the key gives way to the new one.
+        self.exec
+            .execute(
+                "DELETE FROM idempotency_keys WHERE business_id = $1 AND idempotency_key = $2",
+                &[int(business_id), text(&key)],
+            )
+            .await?;
+        self.exec
+            .execute(
+                "INSERT INTO idempotency_keys (business_id, idempotency_key, method, path, request_hash, \
+                 status_code, response_body, locked_at, created_at, expires_at) \
+                 VALUES ($1, $2, 'SYNC', '/api/v1/sync/batch', $3, 200, $4, $5, $5, $6)",
+                &[
+                    int(business_id),
+                    text(&key),
+                    text(request_hash),
+                    Value::Bytes(Some(result.as_bytes().to_vec())),
+                    time(now),
+                    time(expires_at),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn local_id(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        entity: &str,
+        local_id: &str,
+    ) -> StoreResult<Option<i64>> {
+        let row = self
+            .one(
+                "SELECT server_id FROM local_id_map WHERE business_id = $1 AND device_id = $2 \
+                 AND entity = $3 AND local_id = $4",
+                &[
+                    int(business_id),
+                    text(device_id),
+                    text(entity),
+                    text(local_id),
+                ],
+                &[Column::Int],
+            )
+            .await?;
+        row.map(|r| get_int(&r, 0)).transpose()
+    }
+
+    pub async fn map_local_id(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        entity: &str,
+        local_id: &str,
+        server_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO local_id_map (business_id, device_id, entity, local_id, server_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    int(business_id),
+                    text(device_id),
+                    text(entity),
+                    text(local_id),
+                    int(server_id),
+                    time(now),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sale_by_reference(
+        &mut self,
+        business_id: i64,
+        client_reference: &str,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, invoice_number, version, created_at FROM sales \
+             WHERE business_id = $1 AND client_reference = $2",
+            &[int(business_id), text(client_reference)],
+        )
+        .await
+    }
+
+    pub async fn sale_by_id(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, invoice_number, version, created_at FROM sales WHERE business_id = $1 AND id = $2",
+            &[int(business_id), int(id)],
+        )
+        .await
+    }
+
+    async fn document(&mut self, sql: &str, args: &[Value]) -> StoreResult<Option<DocumentRef>> {
+        let row = self
+            .one(
+                sql,
+                args,
+                &[Column::Int, Column::Text, Column::Int, Column::Time],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(DocumentRef {
+                id: get_int(&r, 0)?,
+                invoice_number: get_text(&r, 1).ok(),
+                version: get_int(&r, 2)?,
+                created_at: get_time(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The next number of the business's `kind` counter; gap-free because the counter row
+    /// stays locked until this transaction ends.
+    pub async fn next_invoice_number(&mut self, business_id: i64, kind: &str) -> StoreResult<i64> {
+        let row = self
+            .one(
+                "INSERT INTO invoice_counters (business_id, kind, last_number) VALUES ($1, $2, 1) \
+                 ON CONFLICT (business_id, kind) DO UPDATE SET last_number = invoice_counters.last_number + 1 \
+                 RETURNING last_number",
+                &[int(business_id), text(kind)],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the invoice counter returned nothing".into()))?;
+        get_int(&row, 0)
+    }
+
+    /// A stock row of the business, soft-deleted or not, locked for this transaction.
+    pub async fn stock_for_update(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<StockRow>> {
+        let row = self
+            .one(
+                "SELECT id, product_id, product_stock, product_purchase_price FROM stocks \
+                 WHERE business_id = $1 AND id = $2 FOR UPDATE",
+                &[int(business_id), int(id)],
+                &[Column::Int, Column::Int, Column::Decimal, Column::Decimal],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(StockRow {
+                id: get_int(&r, 0)?,
+                product_id: get_int(&r, 1)?,
+                quantity: get_dec(&r, 2)?,
+                purchase_price: get_dec(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn set_stock(
+        &mut self,
+        id: i64,
+        quantity: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE stocks SET product_stock = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+                &[int(id), dec(quantity), time(now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn party_for_update(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<PartyRow>> {
+        let row = self
+            .one(
+                "SELECT id, due, version, deleted_at, created_at FROM parties \
+                 WHERE business_id = $1 AND id = $2 FOR UPDATE",
+                &[int(business_id), int(id)],
+                &[
+                    Column::Int,
+                    Column::Decimal,
+                    Column::Int,
+                    Column::Time,
+                    Column::Time,
+                ],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(PartyRow {
+                id: get_int(&r, 0)?,
+                due: get_dec(&r, 1)?,
+                version: get_int(&r, 2)?,
+                deleted: is_set(&r, 3),
+                created_at: get_time(&r, 4)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn set_party_due(
+        &mut self,
+        id: i64,
+        due: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE parties SET due = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+                &[int(id), dec(due), time(now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the payment type exists in the business (soft-deleted ones still count).
+    pub async fn payment_type_exists(&mut self, business_id: i64, id: i64) -> StoreResult<bool> {
+        Ok(self
+            .one(
+                "SELECT id FROM payment_types WHERE business_id = $1 AND id = $2",
+                &[int(business_id), int(id)],
+                &[Column::Int],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// VAT rates by id in the business (soft-deleted ones too).
+    pub async fn vat_rate(&mut self, business_id: i64, id: i64) -> StoreResult<Option<Decimal>> {
+        let row = self
+            .one(
+                "SELECT rate FROM vats WHERE business_id = $1 AND id = $2",
+                &[int(business_id), int(id)],
+                &[Column::Decimal],
+            )
+            .await?;
+        row.map(|r| get_dec(&r, 0)).transpose()
+    }
+
+    pub async fn insert_sale(&mut self, sale: &NewSale<'_>) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO sales (business_id, invoice_number, user_id, device_id, client_reference, \
+                 offline_invoice_no, local_id, party_id, payment_type_id, total_amount, discount_amount, \
+                 vat_amount, vat_percent, paid_amount, due_amount, change_amount, is_paid, loss_profit, \
+                 sale_date, offline_timestamp, totals_mismatch, meta, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 $19, $20, $21, $22::jsonb, 1, $23, $23) RETURNING id",
+                &[
+                    int(sale.business_id),
+                    text(sale.invoice_number),
+                    int(sale.user_id),
+                    text(sale.device_id),
+                    opt_text(sale.client_reference),
+                    opt_text(sale.offline_invoice_no),
+                    opt_text(sale.local_id),
+                    opt_int(sale.party_id),
+                    opt_int(sale.payment_type_id),
+                    dec(sale.total_amount),
+                    dec(sale.discount_amount),
+                    dec(sale.vat_amount),
+                    dec(sale.vat_percent),
+                    dec(sale.paid_amount),
+                    dec(sale.due_amount),
+                    dec(sale.change_amount),
+                    Value::Bool(Some(sale.is_paid)),
+                    dec(sale.loss_profit),
+                    time(sale.sale_date),
+                    Value::Time(sale.offline_timestamp),
+                    Value::Bool(Some(sale.totals_mismatch)),
+                    Value::Json(sale.meta.clone()),
+                    time(sale.now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a sale insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: Some(sale.invoice_number.to_string()),
+            version: 1,
+            created_at: sale.now,
+        })
+    }
+
+    pub async fn insert_sale_line(&mut self, line: &NewSaleLine) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO sale_details (sale_id, line_no, stock_id, product_id, quantities, price, \
+                 discount, vat_id, vat_amount, loss_profit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    int(line.sale_id),
+                    int(line.line_no),
+                    int(line.stock_id),
+                    int(line.product_id),
+                    dec(line.quantity),
+                    dec(line.price),
+                    dec(line.discount),
+                    opt_int(line.vat_id),
+                    dec(line.vat_amount),
+                    dec(line.loss_profit),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_discrepancy(
+        &mut self,
+        business_id: i64,
+        product_id: i64,
+        stock_id: i64,
+        sale_id: i64,
+        device_id: &str,
+        expected: Decimal,
+        available: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO stock_discrepancy_logs (business_id, product_id, stock_id, sale_id, device_id, \
+                 expected, available, discrepancy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    int(business_id),
+                    int(product_id),
+                    int(stock_id),
+                    int(sale_id),
+                    text(device_id),
+                    dec(expected),
+                    dec(available),
+                    dec(available - expected),
+                    time(now),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn raise_offline_seq(&mut self, device_id: &str, seq: i64) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE sync_devices SET last_offline_seq = $2 WHERE device_id = $1 AND last_offline_seq < $2",
+                &[text(device_id), int(seq)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_party(&mut self, party: &NewPartyRow<'_>) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO parties (business_id, name, phone, email, address, party_type, version, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
+                &[
+                    int(party.business_id),
+                    text(party.name),
+                    opt_text(party.phone),
+                    opt_text(party.email),
+                    opt_text(party.address),
+                    text(party.party_type),
+                    time(party.now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a party insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: None,
+            version: 1,
+            created_at: party.now,
+        })
+    }
+
+    /// Sets the given text columns of a party and bumps its version; returns the new version.
+    pub async fn update_party(
+        &mut self,
+        id: i64,
+        fields: &[(&'static str, Option<String>)],
+        deleted_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut sql = String::from("UPDATE parties SET version = version + 1, updated_at = $2");
+        let mut args = vec![int(id), time(now)];
+        for (column, value) in fields {
+            args.push(Value::Text(value.clone()));
+            sql.push_str(&format!(", {column} = ${}", args.len()));
+        }
+        if let Some(at) = deleted_at {
+            args.push(time(at));
+            sql.push_str(&format!(", deleted_at = ${}", args.len()));
+        }
+        sql.push_str(" WHERE id = $1 RETURNING version");
+        let row = self
+            .one(&sql, &args, &[Column::Int])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a party update returned nothing".into()))?;
+        get_int(&row, 0)
+    }
+
+    pub async fn sale_due(&mut self, business_id: i64, id: i64) -> StoreResult<Option<SaleDue>> {
+        let row = self
+            .one(
+                "SELECT id, party_id, due_amount FROM sales WHERE business_id = $1 AND id = $2 FOR UPDATE",
+                &[int(business_id), int(id)],
+                &[Column::Int, Column::Int, Column::Decimal],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(SaleDue {
+                id: get_int(&r, 0)?,
+                party_id: get_opt_int(&r, 1),
+                due_amount: get_dec(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn set_sale_due(
+        &mut self,
+        id: i64,
+        due: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE sales SET due_amount = $2, is_paid = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+                &[int(id), dec(due), Value::Bool(Some(due <= Decimal::ZERO)), time(now)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn due_by_reference(
+        &mut self,
+        business_id: i64,
+        client_reference: &str,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, NULL, version, created_at FROM due_collects \
+             WHERE business_id = $1 AND client_reference = $2",
+            &[int(business_id), text(client_reference)],
+        )
+        .await
+    }
+
+    pub async fn due_by_id(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, NULL, version, created_at FROM due_collects WHERE business_id = $1 AND id = $2",
+            &[int(business_id), int(id)],
+        )
+        .await
+    }
+
+    pub async fn insert_due_collection(
+        &mut self,
+        due: &NewDueCollection<'_>,
+    ) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO due_collects (business_id, party_id, sale_id, user_id, device_id, local_id, \
+                 client_reference, payment_type_id, total_due, pay_amount, due_amount_after, payment_date, \
+                 note, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14) RETURNING id",
+                &[
+                    int(due.business_id),
+                    int(due.party_id),
+                    opt_int(due.sale_id),
+                    int(due.user_id),
+                    text(due.device_id),
+                    opt_text(due.local_id),
+                    opt_text(due.client_reference),
+                    opt_int(due.payment_type_id),
+                    dec(due.total_due),
+                    dec(due.amount),
+                    dec(due.due_after),
+                    time(due.payment_date),
+                    opt_text(due.note),
+                    time(due.now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a due collection insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: None,
+            version: 1,
+            created_at: due.now,
+        })
+    }
+
+    pub async fn audit(&mut self, entry: &AuditEntry<'_>) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO offline_audit_logs (business_id, device_id, user_id, entity, action, entity_id, \
+                 idempotency_key, offline_timestamp, server_timestamp, payload, diff) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)",
+                &[
+                    int(entry.business_id),
+                    text(entry.device_id),
+                    int(entry.user_id),
+                    text(entry.entity),
+                    text(entry.action),
+                    opt_int(entry.entity_id),
+                    text(entry.idempotency_key),
+                    Value::Time(entry.offline_timestamp),
+                    time(entry.now),
+                    Value::Json(Some(entry.payload.clone())),
+                    Value::Json(entry.diff.clone()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The batch's log line and the device's last sync time.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn log_batch(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        user_id: i64,
+        total: usize,
+        succeeded: usize,
+        failed: usize,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO sync_logs (business_id, device_id, user_id, kind, operations_count, \
+                 success_count, error_count, started_at, finished_at) \
+                 VALUES ($1, $2, $3, 'batch', $4, $5, $6, $7, $8)",
+                &[
+                    int(business_id),
+                    text(device_id),
+                    int(user_id),
+                    int(total as i64),
+                    int(succeeded as i64),
+                    int(failed as i64),
+                    time(started_at),
+                    time(now),
+                ],
+            )
+            .await?;
+        self.exec
+            .execute(
+                "UPDATE sync_devices SET last_sync_at = $2, last_seen_at = $2 WHERE device_id = $1 AND business_id = $3",
+                &[text(device_id), time(now), int(business_id)],
+            )
+            .await?;
+        Ok(())
+    }
+}

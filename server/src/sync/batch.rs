@@ -1,0 +1,1054 @@
+//! `POST /api/v1/sync/batch`: terminals upload what they did offline.
+//!
+//! Each operation runs in its own write transaction, in request order. Its result is stored
+//! under its key in that same transaction, so a replay answers with the first result and
+//! nothing is applied twice; creates are also unique for ever by client reference (sales, due
+//! collections) or by (device, entity, local id), so a retry under a new key is `skipped`.
+//! The offline sale is the truth: stock may go negative (logged and warned), totals that do
+//! not add up are kept and flagged, soft-deleted references still resolve.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use pos_protocol::entities::Settings as BusinessSettings;
+use pos_protocol::error::{ApiErrorBody, ErrorCode};
+use pos_protocol::sync::{
+    BatchErrorCode, BatchRequest, BatchResponse, BatchSummary, DueCollectionCreate, Operation,
+    OperationResult, PartyData, ResultStatus, SaleCreate, Warning, MAX_BATCH_OPERATIONS,
+};
+use pos_protocol::totals::{self, CartDiscount, LineInput};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::resources::spec::{self, PARTY_TYPES};
+use crate::store::tx::{
+    AuditEntry, DocumentRef, NewDueCollection, NewPartyRow, NewSale, NewSaleLine, SyncTx,
+};
+use crate::store::StoreError;
+use crate::AppState;
+
+const DEVICE_HEADER: &str = "x-device-id";
+const CLIENT_VERSION_HEADER: &str = "x-client-version";
+
+/// Why an operation was not applied.
+struct OpFailure {
+    status: ResultStatus,
+    code: BatchErrorCode,
+    message: String,
+    conflict: Option<serde_json::Value>,
+}
+
+impl OpFailure {
+    fn error(code: BatchErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status: ResultStatus::Error,
+            code,
+            message: message.into(),
+            conflict: None,
+        }
+    }
+}
+
+impl From<StoreError> for OpFailure {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(%err, "sync operation failed in the database");
+        OpFailure::error(
+            BatchErrorCode::Internal,
+            "The server could not store this operation",
+        )
+    }
+}
+
+type OpResult<T> = Result<T, OpFailure>;
+
+/// What every operation of one batch shares.
+struct Context<'a> {
+    state: &'a AppState,
+    user: &'a AuthUser,
+    device_id: String,
+    settings: BusinessSettings,
+    now: DateTime<Utc>,
+}
+
+fn parse<T: DeserializeOwned>(data: &serde_json::Value) -> OpResult<T> {
+    serde_path_to_error::deserialize(data).map_err(|err| {
+        let path = err.path().to_string();
+        OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            format!("{path}: {}", err.inner()),
+        )
+    })
+}
+
+/// Ordered comparison of dotted version numbers (`0.10.2` > `0.9`).
+fn older_than(version: &str, minimum: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> {
+        v.trim()
+            .split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    parts(version) < parts(minimum)
+}
+
+fn operation_hash(op: &Operation) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(op.entity.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(op.action.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(serde_json::to_vec(&op.data).unwrap_or_default());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn done(
+    op: &Operation,
+    status: ResultStatus,
+    doc: &DocumentRef,
+    local_id: Option<String>,
+) -> OperationResult {
+    OperationResult {
+        idempotency_key: op.idempotency_key.clone(),
+        status,
+        replayed: false,
+        server_id: Some(doc.id),
+        local_id,
+        invoice_number: doc.invoice_number.clone(),
+        version: Some(doc.version),
+        created_at: Some(doc.created_at),
+        warnings: Vec::new(),
+        error_code: None,
+        error: None,
+        conflict: None,
+    }
+}
+
+fn failed(op: &Operation, failure: OpFailure) -> OperationResult {
+    OperationResult {
+        idempotency_key: op.idempotency_key.clone(),
+        status: failure.status,
+        replayed: false,
+        server_id: None,
+        local_id: op.data.get("local_id").map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        }),
+        invoice_number: None,
+        version: None,
+        created_at: None,
+        warnings: Vec::new(),
+        error_code: Some(failure.code),
+        error: Some(failure.message),
+        conflict: failure.conflict,
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/sync/batch", tag = "sync", request_body = BatchRequest,
+    responses((status = 200, description = "Every operation applied or already there", body = BatchResponse),
+              (status = 207, description = "Some operations failed or conflict", body = BatchResponse),
+              (status = 426, description = "The terminal must be updated", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn batch(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> ApiResult<Response> {
+    if let Some(version) = headers
+        .get(CLIENT_VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        if older_than(version, &state.settings.min_client_version) {
+            return Err(ApiError::new(
+                ErrorCode::ClientTooOld,
+                format!(
+                    "This terminal ({version}) is older than {}; update it. Its queue is kept.",
+                    state.settings.min_client_version
+                ),
+            ));
+        }
+    }
+    let device_id = headers
+        .get(DEVICE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(request.device_id.clone())
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty() && d.len() <= 128)
+        .ok_or_else(|| ApiError::invalid_field("device_id", "send X-Device-ID or device_id"))?;
+    if request.operations.is_empty() || request.operations.len() > MAX_BATCH_OPERATIONS {
+        return Err(ApiError::invalid_field(
+            "operations",
+            format!("must hold 1 to {MAX_BATCH_OPERATIONS} operations"),
+        ));
+    }
+    let settings = state
+        .store
+        .business_settings(user.business_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the caller's business has no settings"))?;
+    let started_at = pos_protocol::time::now();
+    let ctx = Context {
+        state: &state,
+        user: &user,
+        device_id,
+        settings,
+        now: started_at,
+    };
+
+    let mut results = Vec::with_capacity(request.operations.len());
+    // Local ids whose create failed here: operations naming them fail as dependants.
+    let mut failed_locals: HashSet<(String, String)> = HashSet::new();
+    for op in &request.operations {
+        let result = run_operation(&ctx, op, &failed_locals).await;
+        if !result.status.is_done() && op.action == "create" {
+            if let Some(local) = result.local_id.clone() {
+                failed_locals.insert((op.entity.clone(), local));
+            }
+            if let Some(new_party) = op.data.get("new_party").and_then(|p| p.get("local_id")) {
+                let local = new_party
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| new_party.to_string());
+                failed_locals.insert(("party".into(), local));
+            }
+        }
+        results.push(result);
+    }
+
+    let success_count = results.iter().filter(|r| r.status.is_done()).count();
+    let summary = BatchSummary {
+        total: results.len(),
+        success_count,
+        error_count: results.len() - success_count,
+    };
+    let now = pos_protocol::time::now();
+    let logged = async {
+        let mut tx = SyncTx::new(state.store.begin_write().await?);
+        tx.log_batch(
+            user.business_id,
+            &ctx.device_id,
+            user.user_id,
+            summary.total,
+            summary.success_count,
+            summary.error_count,
+            started_at,
+            now,
+        )
+        .await?;
+        tx.commit().await
+    };
+    if let Err(err) = logged.await {
+        tracing::error!(%err, "cannot write the sync log");
+    }
+    let status = if summary.error_count == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((
+        status,
+        Json(BatchResponse {
+            success: summary.error_count == 0,
+            results,
+            server_timestamp: now,
+            summary,
+        }),
+    )
+        .into_response())
+}
+
+/// Names of the local ids an operation depends on, as (entity, local id).
+fn dependencies(op: &Operation) -> Vec<(String, String)> {
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let mut out = Vec::new();
+    for (field, entity) in [("party_local_id", "party"), ("sale_local_id", "sale")] {
+        if let Some(v) = op.data.get(field).filter(|v| !v.is_null()) {
+            out.push((entity.to_string(), text(v)));
+        }
+    }
+    if op.entity == "party" && op.action != "create" {
+        if let Some(v) = op.data.get("local_id").filter(|v| !v.is_null()) {
+            out.push(("party".to_string(), text(v)));
+        }
+    }
+    out
+}
+
+async fn run_operation(
+    ctx: &Context<'_>,
+    op: &Operation,
+    failed_locals: &HashSet<(String, String)>,
+) -> OperationResult {
+    if op.idempotency_key.trim().is_empty() || op.idempotency_key.len() > 128 {
+        return failed(
+            op,
+            OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                "idempotency_key: 1 to 128 characters",
+            ),
+        );
+    }
+    if let Some((entity, local)) = dependencies(op)
+        .into_iter()
+        .find(|d| failed_locals.contains(d))
+    {
+        return failed(
+            op,
+            OpFailure::error(
+                BatchErrorCode::DependencyFailed,
+                format!("depends on {entity} {local}, which failed in this batch"),
+            ),
+        );
+    }
+    let hash = operation_hash(op);
+    // A race with the same operation elsewhere ends in a unique violation; the second try
+    // then finds what the first stored.
+    for attempt in 0..2 {
+        match apply_once(ctx, op, &hash).await {
+            Ok(result) => return result,
+            Err(StoreError::Duplicate(_)) if attempt == 0 => continue,
+            Err(err) => return failed(op, err.into()),
+        }
+    }
+    failed(
+        op,
+        OpFailure::error(BatchErrorCode::Internal, "the operation kept colliding"),
+    )
+}
+
+/// One attempt: replay, or apply and store the result, in one transaction.
+async fn apply_once(
+    ctx: &Context<'_>,
+    op: &Operation,
+    hash: &str,
+) -> Result<OperationResult, StoreError> {
+    let business_id = ctx.user.business_id;
+    let mut tx = SyncTx::new(ctx.state.store.begin_write().await?);
+    if let Some((stored_hash, stored)) = tx
+        .operation_result(business_id, &op.idempotency_key, ctx.now)
+        .await?
+    {
+        if stored_hash != hash {
+            return Ok(failed(
+                op,
+                OpFailure::error(
+                    BatchErrorCode::IdempotencyKeyReused,
+                    "this idempotency key was used for a different operation",
+                ),
+            ));
+        }
+        let mut result: OperationResult = serde_json::from_str(&stored)
+            .map_err(|e| StoreError::Corrupt(format!("stored operation result: {e}")))?;
+        result.replayed = true;
+        return Ok(result);
+    }
+    let outcome = match (op.entity.as_str(), op.action.as_str()) {
+        ("sale", "create") => create_sale(ctx, &mut tx, op).await,
+        ("party", "create") => create_party(ctx, &mut tx, op).await,
+        ("party", "update" | "delete") => change_party(ctx, &mut tx, op).await,
+        ("due_collection", "create") => collect_due(ctx, &mut tx, op).await,
+        (entity, action) => Err(OpFailure::error(
+            BatchErrorCode::UnsupportedOperation,
+            format!("{entity}/{action} is not supported"),
+        )),
+    };
+    let result = match outcome {
+        Ok(result) => result,
+        // Nothing of a failed operation is kept: the transaction is dropped, so a retry can
+        // apply it later.
+        Err(failure) => return Ok(failed(op, failure)),
+    };
+    if result.status != ResultStatus::Skipped {
+        tx.audit(&AuditEntry {
+            business_id,
+            device_id: &ctx.device_id,
+            user_id: ctx.user.user_id,
+            entity: &op.entity,
+            action: &op.action,
+            entity_id: result.server_id,
+            idempotency_key: &op.idempotency_key,
+            offline_timestamp: op.offline_timestamp,
+            payload: op.data.to_string(),
+            diff: None,
+            now: ctx.now,
+        })
+        .await?;
+    }
+    let stored = serde_json::to_string(&result).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.store_operation_result(
+        business_id,
+        &op.idempotency_key,
+        hash,
+        &stored,
+        ctx.now,
+        ctx.now + ctx.state.settings.idempotency_ttl,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+async fn resolve_local(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    entity: &str,
+    local_id: &str,
+) -> OpResult<Option<i64>> {
+    Ok(tx
+        .local_id(ctx.user.business_id, &ctx.device_id, entity, local_id)
+        .await?)
+}
+
+/// The party a sale or due collection names, by id, local id or as a new party.
+async fn resolve_party(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    party_id: Option<i64>,
+    party_local_id: Option<&str>,
+    new_party: Option<&pos_protocol::sync::NewParty>,
+) -> OpResult<Option<i64>> {
+    let business_id = ctx.user.business_id;
+    if let Some(id) = party_id {
+        return match tx.party_for_update(business_id, id).await? {
+            Some(party) => Ok(Some(party.id)),
+            None => Err(OpFailure::error(
+                BatchErrorCode::PartyNotFound,
+                format!("party {id} does not exist"),
+            )),
+        };
+    }
+    if let Some(local) = party_local_id {
+        return match resolve_local(ctx, tx, "party", local).await? {
+            Some(id) => Ok(Some(id)),
+            None => Err(OpFailure::error(
+                BatchErrorCode::PartyNotFound,
+                format!("no party was created from local id {local} on this device"),
+            )),
+        };
+    }
+    if let Some(new) = new_party {
+        if let Some(id) = resolve_local(ctx, tx, "party", &new.local_id).await? {
+            return Ok(Some(id));
+        }
+        let party_type = party_type(new.party_type.as_deref())?;
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 255 {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                "new_party.name: 1 to 255 characters",
+            ));
+        }
+        let created = tx
+            .insert_party(&NewPartyRow {
+                business_id,
+                name,
+                phone: new.phone.as_deref(),
+                email: new.email.as_deref(),
+                address: new.address.as_deref(),
+                party_type,
+                now: ctx.now,
+            })
+            .await?;
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "party",
+            &new.local_id,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+        return Ok(Some(created.id));
+    }
+    Ok(None)
+}
+
+fn party_type(given: Option<&str>) -> OpResult<&'static str> {
+    match given {
+        None => Ok("Customer"),
+        Some(text) => PARTY_TYPES
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(text.trim()))
+            .copied()
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::ValidationFailed,
+                    format!("type: must be one of {}", PARTY_TYPES.join(", ")),
+                )
+            }),
+    }
+}
+
+fn non_negative(name: &str, value: Decimal) -> OpResult<()> {
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            format!("{name}: must not be negative"),
+        ));
+    }
+    Ok(())
+}
+
+async fn create_sale(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let sale: SaleCreate = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    if sale.products.is_empty() {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            "products: a sale needs at least one line",
+        ));
+    }
+    let mut line_numbers = HashSet::new();
+    for (i, line) in sale.products.iter().enumerate() {
+        if line.quantities <= Decimal::ZERO {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                format!("products[{i}].quantities: must be greater than zero"),
+            ));
+        }
+        non_negative(&format!("products[{i}].price"), line.price)?;
+        if !line_numbers.insert(line.line_no) {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                format!("products[{i}].line_no: {} appears twice", line.line_no),
+            ));
+        }
+    }
+    non_negative("totalAmount", sale.total_amount)?;
+
+    // Exactly once, for ever: by client reference (or device + offline number), then local id.
+    let reference = sale.client_reference.clone().or_else(|| {
+        sale.offline_invoice_no
+            .as_ref()
+            .map(|no| format!("{}:{no}", ctx.device_id))
+    });
+    if let Some(reference) = &reference {
+        if let Some(existing) = tx.sale_by_reference(business_id, reference).await? {
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &existing,
+                sale.local_id.clone(),
+            ));
+        }
+    }
+    if let Some(local) = &sale.local_id {
+        if let Some(id) = resolve_local(ctx, tx, "sale", local).await? {
+            if let Some(existing) = tx.sale_by_id(business_id, id).await? {
+                return Ok(done(
+                    op,
+                    ResultStatus::Skipped,
+                    &existing,
+                    sale.local_id.clone(),
+                ));
+            }
+        }
+    }
+
+    let party_id = resolve_party(
+        ctx,
+        tx,
+        sale.party_id,
+        sale.party_local_id.as_deref(),
+        sale.new_party.as_ref(),
+    )
+    .await?;
+    if let Some(id) = sale.payment_type_id {
+        if !tx.payment_type_exists(business_id, id).await? {
+            return Err(OpFailure::error(
+                BatchErrorCode::PaymentTypeNotFound,
+                format!("payment type {id} does not exist"),
+            ));
+        }
+    }
+    let paid = sale.paid_amount.unwrap_or(sale.total_amount);
+    let due = sale
+        .due_amount
+        .unwrap_or_else(|| (sale.total_amount - paid).max(Decimal::ZERO));
+    non_negative("dueAmount", due)?;
+    if due > Decimal::ZERO && party_id.is_none() {
+        return Err(OpFailure::error(
+            BatchErrorCode::DueRequiresParty,
+            "a sale with a due amount needs a party",
+        ));
+    }
+
+    // Lines: lock each stock row, take the quantity off, note every shortfall.
+    let mut warnings = Vec::new();
+    let mut lines = Vec::new();
+    let mut shortfalls = Vec::new();
+    let mut pricing = Vec::new();
+    let mut loss_profit_total = Decimal::ZERO;
+    for line in &sale.products {
+        let stock = tx
+            .stock_for_update(business_id, line.stock_id)
+            .await?
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::StockNotFound,
+                    format!(
+                        "line {}: stock {} does not exist",
+                        line.line_no, line.stock_id
+                    ),
+                )
+            })?;
+        let available = stock.quantity;
+        if available < line.quantities {
+            shortfalls.push((stock.product_id, stock.id, line.quantities, available));
+            warnings.push(Warning::StockDiscrepancy {
+                product_id: stock.product_id,
+                stock_id: stock.id,
+                expected: line.quantities,
+                available,
+                discrepancy: available - line.quantities,
+                action: "allowed_negative".into(),
+            });
+        }
+        tx.set_stock(stock.id, available - line.quantities, ctx.now)
+            .await?;
+        let discount = line.discount.unwrap_or(Decimal::ZERO);
+        let vat_rate = match (ctx.settings.vat_enabled, line.vat_id) {
+            (true, Some(vat_id)) => tx
+                .vat_rate(business_id, vat_id)
+                .await?
+                .unwrap_or(Decimal::ZERO),
+            _ => Decimal::ZERO,
+        };
+        pricing.push(LineInput {
+            quantity: line.quantities,
+            unit_price: line.price,
+            discount,
+            vat_rate,
+        });
+        let loss_profit = line
+            .loss_profit
+            .unwrap_or((line.price - stock.purchase_price) * line.quantities - discount);
+        loss_profit_total += loss_profit;
+        lines.push((line, stock.product_id, discount, loss_profit));
+    }
+
+    let cart_discount = match sale.discount_amount {
+        Some(amount) if amount > Decimal::ZERO => CartDiscount::Amount(amount),
+        _ => CartDiscount::None,
+    };
+    let minor_units = ctx.settings.currency.minor_units;
+    let server_total =
+        totals::compute_totals(&pricing, cart_discount, ctx.settings.pricing_rules())
+            .ok()
+            .map(|t| t.total_amount);
+    let totals_mismatch = match server_total {
+        Some(total) => {
+            !totals::within_rounding(total, sale.total_amount, minor_units, pricing.len())
+        }
+        None => true,
+    };
+    if totals_mismatch {
+        warnings.push(Warning::TotalsMismatch {
+            client_total: sale.total_amount,
+            server_total: server_total.unwrap_or(Decimal::ZERO),
+        });
+    }
+
+    let number = tx.next_invoice_number(business_id, "sale").await?;
+    let invoice_number = format!("{}{number:06}", ctx.settings.invoice_prefix);
+    let created = tx
+        .insert_sale(&NewSale {
+            business_id,
+            invoice_number: &invoice_number,
+            user_id: sale.cashier_id.unwrap_or(ctx.user.user_id),
+            device_id: &ctx.device_id,
+            client_reference: reference.as_deref(),
+            offline_invoice_no: sale.offline_invoice_no.as_deref(),
+            local_id: sale.local_id.as_deref(),
+            party_id,
+            payment_type_id: sale.payment_type_id,
+            total_amount: sale.total_amount,
+            discount_amount: sale.discount_amount.unwrap_or(Decimal::ZERO),
+            vat_amount: sale.vat_amount.unwrap_or(Decimal::ZERO),
+            vat_percent: sale.vat_percent.unwrap_or(Decimal::ZERO),
+            paid_amount: paid,
+            due_amount: due,
+            change_amount: sale.change_amount.unwrap_or(Decimal::ZERO),
+            is_paid: sale.is_paid.unwrap_or(due.is_zero()),
+            loss_profit: loss_profit_total,
+            sale_date: sale.sale_date.or(op.offline_timestamp).unwrap_or(ctx.now),
+            offline_timestamp: op.offline_timestamp,
+            totals_mismatch,
+            meta: sale.meta.as_ref().map(|m| m.to_string()),
+            now: ctx.now,
+        })
+        .await?;
+    for (line, product_id, discount, loss_profit) in lines {
+        tx.insert_sale_line(&NewSaleLine {
+            sale_id: created.id,
+            line_no: i64::from(line.line_no),
+            stock_id: line.stock_id,
+            product_id,
+            quantity: line.quantities,
+            price: line.price,
+            discount,
+            vat_id: line.vat_id,
+            vat_amount: line.vat_amount.unwrap_or(Decimal::ZERO),
+            loss_profit,
+        })
+        .await?;
+    }
+    for (product_id, stock_id, expected, available) in shortfalls {
+        tx.insert_discrepancy(
+            business_id,
+            product_id,
+            stock_id,
+            created.id,
+            &ctx.device_id,
+            expected,
+            available,
+            ctx.now,
+        )
+        .await?;
+    }
+    if let (Some(party_id), true) = (party_id, due > Decimal::ZERO) {
+        if let Some(party) = tx.party_for_update(business_id, party_id).await? {
+            tx.set_party_due(party.id, party.due + due, ctx.now).await?;
+        }
+    }
+    if let Some(seq) = sale
+        .offline_invoice_no
+        .as_deref()
+        .and_then(pos_protocol::sync::offline_seq)
+    {
+        tx.raise_offline_seq(&ctx.device_id, seq).await?;
+    }
+    if let Some(local) = &sale.local_id {
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "sale",
+            local,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+    }
+    let mut result = done(op, ResultStatus::Created, &created, sale.local_id.clone());
+    result.warnings = warnings;
+    Ok(result)
+}
+
+async fn create_party(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let party: PartyData = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    let local = party.local_id.clone().ok_or_else(|| {
+        OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            "local_id: required to create a party",
+        )
+    })?;
+    if let Some(id) = resolve_local(ctx, tx, "party", &local).await? {
+        if let Some(existing) = tx.party_for_update(business_id, id).await? {
+            let doc = DocumentRef {
+                id: existing.id,
+                invoice_number: None,
+                version: existing.version,
+                created_at: existing.created_at,
+            };
+            return Ok(done(op, ResultStatus::Skipped, &doc, Some(local)));
+        }
+    }
+    let name = party.name.as_deref().map(str::trim).unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            "name: 1 to 255 characters",
+        ));
+    }
+    let created = tx
+        .insert_party(&NewPartyRow {
+            business_id,
+            name,
+            phone: party.phone.as_deref(),
+            email: party.email.as_deref(),
+            address: party.address.as_deref(),
+            party_type: party_type(party.party_type.as_deref())?,
+            now: ctx.now,
+        })
+        .await?;
+    tx.map_local_id(
+        business_id,
+        &ctx.device_id,
+        "party",
+        &local,
+        created.id,
+        ctx.now,
+    )
+    .await?;
+    Ok(done(op, ResultStatus::Created, &created, Some(local)))
+}
+
+/// Update or delete: based on a version; an old one is a conflict for a person to resolve.
+async fn change_party(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let party: PartyData = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    let id = match (party.id, party.local_id.as_deref()) {
+        (Some(id), _) => id,
+        (None, Some(local)) => resolve_local(ctx, tx, "party", local)
+            .await?
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::PartyNotFound,
+                    format!("no party was created from local id {local}"),
+                )
+            })?,
+        (None, None) => {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                "id: required",
+            ))
+        }
+    };
+    let version = party
+        .version
+        .ok_or_else(|| OpFailure::error(BatchErrorCode::ValidationFailed, "version: required"))?;
+    let current = tx
+        .party_for_update(business_id, id)
+        .await?
+        .filter(|p| !p.deleted)
+        .ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::PartyNotFound,
+                format!("party {id} does not exist"),
+            )
+        })?;
+    if current.version != version {
+        let server_data = ctx
+            .state
+            .store
+            .get_record(&spec::PARTIES, business_id, id)
+            .await?
+            .map(serde_json::Value::Object);
+        return Err(OpFailure {
+            status: ResultStatus::Conflict,
+            code: BatchErrorCode::VersionConflict,
+            message: "the party was changed on the server since this terminal saw it".into(),
+            conflict: Some(serde_json::json!({
+                "entity_type": "party",
+                "entity_id": id,
+                "client_version": version,
+                "server_version": current.version,
+                "server_data": server_data,
+            })),
+        });
+    }
+    let (status, fields, deleted_at) = if op.action == "delete" {
+        (ResultStatus::Deleted, Vec::new(), Some(ctx.now))
+    } else {
+        let mut fields: Vec<(&'static str, Option<String>)> = Vec::new();
+        if let Some(name) = party.name.as_deref().map(str::trim) {
+            if name.is_empty() || name.chars().count() > 255 {
+                return Err(OpFailure::error(
+                    BatchErrorCode::ValidationFailed,
+                    "name: 1 to 255 characters",
+                ));
+            }
+            fields.push(("name", Some(name.to_string())));
+        }
+        for (column, value) in [
+            ("phone", &party.phone),
+            ("email", &party.email),
+            ("address", &party.address),
+        ] {
+            if let Some(value) = value {
+                fields.push((column, Some(value.clone())));
+            }
+        }
+        if party.party_type.is_some() {
+            fields.push((
+                "party_type",
+                Some(party_type(party.party_type.as_deref())?.to_string()),
+            ));
+        }
+        (ResultStatus::Updated, fields, None)
+    };
+    let new_version = tx.update_party(id, &fields, deleted_at, ctx.now).await?;
+    let doc = DocumentRef {
+        id,
+        invoice_number: None,
+        version: new_version,
+        created_at: current.created_at,
+    };
+    Ok(done(op, status, &doc, party.local_id))
+}
+
+async fn collect_due(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let due: DueCollectionCreate = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    if due.amount <= Decimal::ZERO {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            "amount: must be greater than zero",
+        ));
+    }
+    if let Some(reference) = &due.client_reference {
+        if let Some(existing) = tx.due_by_reference(business_id, reference).await? {
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &existing,
+                due.local_id.clone(),
+            ));
+        }
+    }
+    if let Some(local) = &due.local_id {
+        if let Some(id) = resolve_local(ctx, tx, "due_collection", local).await? {
+            if let Some(existing) = tx.due_by_id(business_id, id).await? {
+                return Ok(done(
+                    op,
+                    ResultStatus::Skipped,
+                    &existing,
+                    due.local_id.clone(),
+                ));
+            }
+        }
+    }
+    let sale_id = match (due.sale_id, due.sale_local_id.as_deref()) {
+        (Some(id), _) => Some(id),
+        (None, Some(local)) => Some(resolve_local(ctx, tx, "sale", local).await?.ok_or_else(
+            || {
+                OpFailure::error(
+                    BatchErrorCode::SaleNotFound,
+                    format!("no sale was created from local id {local}"),
+                )
+            },
+        )?),
+        (None, None) => None,
+    };
+    let sale = match sale_id {
+        Some(id) => Some(tx.sale_due(business_id, id).await?.ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::SaleNotFound,
+                format!("sale {id} does not exist"),
+            )
+        })?),
+        None => None,
+    };
+    let party_id = resolve_party(ctx, tx, due.party_id, due.party_local_id.as_deref(), None)
+        .await?
+        .or(sale.as_ref().and_then(|s| s.party_id))
+        .ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::PartyNotFound,
+                "a due collection needs a party",
+            )
+        })?;
+    if let Some(id) = due.payment_type_id {
+        if !tx.payment_type_exists(business_id, id).await? {
+            return Err(OpFailure::error(
+                BatchErrorCode::PaymentTypeNotFound,
+                format!("payment type {id} does not exist"),
+            ));
+        }
+    }
+    let party = tx
+        .party_for_update(business_id, party_id)
+        .await?
+        .ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::PartyNotFound,
+                format!("party {party_id} does not exist"),
+            )
+        })?;
+    let due_after = party.due - due.amount;
+    let mut warnings = Vec::new();
+    // The cash is already in the drawer: what exceeds the due becomes the party's advance.
+    if due_after < Decimal::ZERO {
+        warnings.push(Warning::Overpayment {
+            party_id,
+            excess: due.amount - party.due.max(Decimal::ZERO),
+        });
+    }
+    tx.set_party_due(party.id, due_after, ctx.now).await?;
+    if let Some(sale) = &sale {
+        tx.set_sale_due(
+            sale.id,
+            (sale.due_amount - due.amount).max(Decimal::ZERO),
+            ctx.now,
+        )
+        .await?;
+    }
+    let created = tx
+        .insert_due_collection(&NewDueCollection {
+            business_id,
+            party_id,
+            sale_id,
+            user_id: ctx.user.user_id,
+            device_id: &ctx.device_id,
+            local_id: due.local_id.as_deref(),
+            client_reference: due.client_reference.as_deref(),
+            payment_type_id: due.payment_type_id,
+            total_due: party.due,
+            amount: due.amount,
+            due_after,
+            payment_date: op.offline_timestamp.unwrap_or(ctx.now),
+            note: due.note.as_deref(),
+            now: ctx.now,
+        })
+        .await?;
+    if let Some(local) = &due.local_id {
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "due_collection",
+            local,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+    }
+    let mut result = done(op, ResultStatus::Created, &created, due.local_id.clone());
+    result.warnings = warnings;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_compare_by_number() {
+        assert!(super::older_than("0.9.9", "0.10.0"));
+        assert!(!super::older_than("0.10.0", "0.10.0"));
+        assert!(!super::older_than("1.0", "0.10.3"));
+    }
+}

@@ -1,0 +1,432 @@
+//! `POST /sync/batch` over real HTTP on both databases: exactly once, local ids across
+//! batches, dependants of failures, overselling, gap-free invoice numbers under concurrency.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{json, Backend, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn send(server: &TestServer, token: &str, device: &str, operations: Value) -> (u16, Value) {
+    json(
+        server
+            .request(Method::POST, "/api/v1/sync/batch", token)
+            .header("X-Device-ID", device)
+            .header("X-Client-Version", "0.1.0")
+            .json(&json!({"operations": operations, "device_id": device}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// A cash-less sale of `quantity` from stock 1 (0.50 each, no VAT) left as the party's due.
+fn credit_sale(key: &str, reference: &str, local: &str, party: Value, quantity: u32) -> Value {
+    let total = format!("{:.2}", f64::from(quantity) * 0.5);
+    let mut data = json!({
+        "local_id": local,
+        "client_reference": reference,
+        "offline_invoice_no": "OFF-ABCD-7",
+        "totalAmount": total, "paidAmount": 0, "dueAmount": total,
+        "payment_type_id": 3,
+        "saleDate": "2026-11-25T10:00:00.000Z",
+        "products": [{"line_no": 1, "stock_id": 1, "quantities": quantity, "price": 0.5, "vat_id": 1,
+                      "product_name": "an extra old clients send"}]
+    });
+    for (k, v) in party.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    json!({"idempotency_key": key, "entity": "sale", "action": "create", "data": data,
+           "offline_timestamp": "2026-11-25T10:00:00.000Z"})
+}
+
+async fn stock_of(server: &TestServer, id: i64) -> String {
+    let manager = server.sign_in("manager@demo.test").await;
+    let (_, body) = json(
+        server
+            .request(Method::GET, &format!("/api/v1/stocks/{id}"), &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    body["data"]["productStock"].to_string()
+}
+
+async fn a_batch_applies_exactly_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, _) = json(
+        server
+            .request(Method::POST, "/api/v1/sync/register", &cashier)
+            .json(&json!({"device_id": "till-abcd", "device_name": "Till"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let operations = json!([
+        {"idempotency_key": "op-party-1", "entity": "party", "action": "create",
+         "data": {"local_id": "p1", "name": "Offline Olga", "phone": "555-0300"}},
+        credit_sale("op-sale-1", "5b0e1c9e-1111-4e55-9a0c-000000000001", "s1", json!({"party_local_id": "p1"}), 2),
+    ]);
+    let (status, first) = send(&server, &cashier, "till-abcd", operations.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    let results = first["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "created");
+    assert_eq!(results[1]["status"], "created", "{first}");
+    assert_eq!(results[1]["invoice_number"], "DM-000001");
+    assert_eq!(results[1]["local_id"], "s1");
+    assert_eq!(first["summary"]["success_count"], 2);
+    let party_id = results[0]["server_id"].as_i64().unwrap();
+    let sale_id = results[1]["server_id"].as_i64().unwrap();
+
+    let (status, again) = send(&server, &cashier, "till-abcd", operations).await;
+    assert_eq!(status, 200);
+    for (replay, original) in again["results"].as_array().unwrap().iter().zip(results) {
+        assert_eq!(replay["replayed"], true);
+        assert_eq!(replay["server_id"], original["server_id"]);
+        assert_eq!(replay["status"], original["status"]);
+        assert_eq!(replay["invoice_number"], original["invoice_number"]);
+    }
+    // The same sale under a new key (its key expired, or the terminal lost it).
+    let (status, retry) = send(
+        &server,
+        &cashier,
+        "till-abcd",
+        json!([credit_sale(
+            "op-sale-1-again",
+            "5b0e1c9e-1111-4e55-9a0c-000000000001",
+            "s1",
+            json!({"party_local_id": "p1"}),
+            2
+        )]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(retry["results"][0]["status"], "skipped");
+    assert_eq!(retry["results"][0]["server_id"], sale_id);
+
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 1);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sale_details").await, 1);
+    assert_eq!(stock_of(&server, 1).await, "18", "one decrement");
+    let manager = server.sign_in("manager@demo.test").await;
+    let (_, party) = json(
+        server
+            .request(
+                Method::GET,
+                &format!("/api/v1/parties/{party_id}"),
+                &manager,
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(party["data"]["due"], json!(1), "one due increase");
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM offline_audit_logs")
+            .await,
+        2
+    );
+    assert!(server.scalar("SELECT COUNT(*) FROM sync_logs").await >= 3);
+
+    // A reinstalled terminal continues after the offline numbers the server has seen.
+    let (_, registered) = json(
+        server
+            .request(Method::POST, "/api/v1/sync/register", &cashier)
+            .json(&json!({"device_id": "till-abcd", "device_name": "Till"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(registered["data"]["last_offline_seq"], 7);
+
+    // The same key with another operation is refused, and nothing moves.
+    let (status, reused) = send(
+        &server,
+        &cashier,
+        "till-abcd",
+        json!([credit_sale(
+            "op-sale-1",
+            "another-reference",
+            "s2",
+            json!({"party_id": party_id}),
+            1
+        )]),
+    )
+    .await;
+    assert_eq!(status, 207);
+    assert_eq!(reused["results"][0]["error_code"], "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 1);
+}
+
+async fn local_ids_resolve_and_failures_fail_dependants(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, _) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([{"idempotency_key": "party-a", "entity": "party", "action": "create", "data": {"local_id": 41, "name": "Earlier Ed"}}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([
+            {"idempotency_key": "party-bad", "entity": "party", "action": "create", "data": {"local_id": "p9", "name": "  "}},
+            credit_sale("sale-dep", "ref-dep", "s-dep", json!({"party_local_id": "p9"}), 1),
+            credit_sale("sale-earlier", "ref-earlier", "s-earlier", json!({"party_local_id": 41}), 1),
+            credit_sale("sale-new-party", "ref-new", "s-new", json!({"new_party": {"local_id": "p10", "name": "New Nia"}}), 1),
+            credit_sale("sale-no-party", "ref-none", "s-none", json!({}), 1),
+            {"idempotency_key": "weird", "entity": "spaceship", "action": "launch", "data": {}},
+        ]),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "error");
+    assert_eq!(results[0]["error_code"], "VALIDATION_FAILED");
+    assert_eq!(results[1]["error_code"], "DEPENDENCY_FAILED");
+    assert_eq!(results[2]["status"], "created", "{body}");
+    assert_eq!(results[3]["status"], "created", "{body}");
+    assert_eq!(results[4]["error_code"], "DUE_REQUIRES_PARTY");
+    assert_eq!(results[5]["error_code"], "UNSUPPORTED_OPERATION");
+    assert_eq!(body["summary"]["success_count"], 2);
+    assert_eq!(body["summary"]["error_count"], 4);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 2);
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM parties WHERE name IN ('Earlier Ed', 'New Nia')")
+            .await,
+        2
+    );
+    // Another device's local ids are its own.
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-2",
+        json!([credit_sale(
+            "sale-other-till",
+            "ref-other",
+            "s1",
+            json!({"party_local_id": 41}),
+            1
+        )]),
+    )
+    .await;
+    assert_eq!(status, 207);
+    assert_eq!(body["results"][0]["error_code"], "PARTY_NOT_FOUND");
+}
+
+async fn overselling_is_kept_and_flagged(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([credit_sale(
+            "big-sale",
+            "ref-big",
+            "big",
+            json!({"party_id": 1}),
+            25
+        )]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let warning = &body["results"][0]["warnings"][0];
+    assert_eq!(warning["type"], "stock_discrepancy");
+    assert_eq!(warning["expected"], json!(25));
+    assert_eq!(warning["available"], json!(20));
+    assert_eq!(warning["discrepancy"], json!(-5));
+    assert_eq!(warning["action"], "allowed_negative");
+    assert_eq!(stock_of(&server, 1).await, "-5");
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM stock_discrepancy_logs")
+            .await,
+        1
+    );
+
+    // Totals that do not add up are kept as sold, and flagged.
+    let mut wrong = credit_sale("wrong-total", "ref-wrong", "w", json!({"party_id": 1}), 1);
+    wrong["data"]["totalAmount"] = json!(9.99);
+    wrong["data"]["dueAmount"] = json!(9.99);
+    let (status, body) = send(&server, &cashier, "till-1", json!([wrong])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["status"], "created");
+    let mismatch = body["results"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["type"] == "totals_mismatch")
+        .expect("a totals_mismatch warning");
+    assert_eq!(mismatch["client_total"], json!(9.99));
+    assert_eq!(mismatch["server_total"], json!(0.5));
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM sales WHERE totals_mismatch")
+            .await,
+        1
+    );
+}
+
+async fn concurrent_batches_get_gap_free_invoice_numbers(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let client = server.client.clone();
+        let url = server.url("/api/v1/sync/batch");
+        let token = cashier.clone();
+        tasks.push(tokio::spawn(async move {
+            let op = credit_sale(
+                &format!("k{i}"),
+                &format!("ref-{i}"),
+                "s1",
+                json!({"party_id": 1}),
+                1,
+            );
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .header("X-Device-ID", format!("till-{i}"))
+                .json(&json!({"operations": [op]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            body["results"][0]["invoice_number"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        numbers.insert(task.await.unwrap());
+    }
+    let expected: BTreeSet<String> = (1..=20).map(|n| format!("DM-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(stock_of(&server, 1).await, "0");
+}
+
+async fn stale_party_update_is_a_conflict(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([
+            {"idempotency_key": "u1", "entity": "party", "action": "update", "data": {"id": 1, "version": 1, "phone": "555-1111"}},
+            {"idempotency_key": "u2", "entity": "party", "action": "update", "data": {"id": 1, "version": 1, "phone": "555-2222"}},
+            {"idempotency_key": "d1", "entity": "party", "action": "delete", "data": {"id": 2, "version": 1}},
+        ]),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["results"][0]["status"], "updated");
+    assert_eq!(body["results"][0]["version"], 2);
+    assert_eq!(body["results"][1]["status"], "conflict");
+    assert_eq!(body["results"][1]["conflict"]["server_version"], 2);
+    assert_eq!(
+        body["results"][1]["conflict"]["server_data"]["phone"],
+        "555-1111"
+    );
+    assert_eq!(body["results"][2]["status"], "deleted");
+
+    let (status, body) = json(
+        server
+            .request(Method::POST, "/api/v1/sync/batch", &cashier)
+            .header("X-Device-ID", "till-1")
+            .header("X-Client-Version", "0.0.1")
+            .json(&json!({"operations": [{"idempotency_key": "x", "entity": "party", "action": "create", "data": {}}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 426);
+    assert_eq!(body["error"], "client_too_old");
+}
+
+async fn due_collections_lower_dues_and_keep_advances(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([
+            credit_sale("sale-1", "ref-1", "s1", json!({"party_id": 1}), 4),
+            {"idempotency_key": "due-1", "entity": "due_collection", "action": "create",
+             "data": {"local_id": "d1", "client_reference": "due-ref-1", "sale_local_id": "s1", "amount": 1.5, "payment_type_id": 1}},
+            {"idempotency_key": "due-2", "entity": "due_collection", "action": "create",
+             "data": {"local_id": "d2", "party_id": 1, "amount": 3}},
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][1]["status"], "created");
+    assert_eq!(body["results"][2]["warnings"][0]["type"], "overpayment");
+    assert_eq!(body["results"][2]["warnings"][0]["excess"], json!(2.5));
+    let manager = server.sign_in("manager@demo.test").await;
+    let (_, party) = json(
+        server
+            .request(Method::GET, "/api/v1/parties/1", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        party["data"]["due"],
+        json!(-2.5),
+        "the excess is an advance"
+    );
+    // Sent again under new keys: skipped, nothing moves twice.
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([{"idempotency_key": "due-1-new", "entity": "due_collection", "action": "create",
+                "data": {"local_id": "d1", "client_reference": "due-ref-1", "sale_local_id": "s1", "amount": 1.5}},
+               {"idempotency_key": "due-2-new", "entity": "due_collection", "action": "create",
+                "data": {"local_id": "d2", "party_id": 1, "amount": 3}}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["status"], "skipped");
+    assert_eq!(body["results"][1]["status"], "skipped");
+    let (_, party) = json(
+        server
+            .request(Method::GET, "/api/v1/parties/1", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(party["data"]["due"], json!(-2.5));
+}
+
+on_both_databases!(
+    a_batch_applies_exactly_once,
+    local_ids_resolve_and_failures_fail_dependants,
+    overselling_is_kept_and_flagged,
+    concurrent_batches_get_gap_free_invoice_numbers,
+    stale_party_update_is_a_conflict,
+    due_collections_lower_dues_and_keep_advances,
+);
