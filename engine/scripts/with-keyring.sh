@@ -9,6 +9,6 @@ if [ "$#" -eq 0 ]; then
     exit 64
 fi
 exec dbus-run-session -- sh -c '
-    echo -n "test-keyring-password" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    echo -n "test-keyring-password" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
     exec "$@"
 ' with-keyring "$@"

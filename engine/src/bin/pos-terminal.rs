@@ -128,6 +128,30 @@ enum ProductsAction {
     },
 }
 
+/// Prints one line on stdout. A reader that went away (`pos-terminal sales | head`) ends the
+/// program quietly instead of with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))
+    };
+}
+
+fn emit(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Exit code of a refusal.
 fn exit_code_of(e: &EngineError) -> u8 {
     match e.code {
@@ -139,7 +163,7 @@ fn exit_code_of(e: &EngineError) -> u8 {
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), EngineError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| EngineError::internal(format!("JSON output: {e}")))?;
-    println!("{text}");
+    out!("{text}");
     Ok(())
 }
 
@@ -201,7 +225,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&session)?;
             } else {
-                println!(
+                out!(
                     "signed in as {} ({}) at {} on device {} ({})",
                     session.user.name,
                     session.user.role.as_str(),
@@ -217,12 +241,12 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&outcome)?;
             } else if outcome.queued_operations > 0 {
-                println!(
+                out!(
                     "signed out; {} operation(s) stay queued and sync after the next sign-in",
                     outcome.queued_operations
                 );
             } else {
-                println!("signed out");
+                out!("signed out");
             }
             Ok(0)
         }
@@ -264,7 +288,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 payment_type_id,
                 tendered,
             })?;
-            println!("{}", sale.offline_invoice_no);
+            out!("{}", sale.offline_invoice_no);
             Ok(0)
         }
         Command::Sync => {
@@ -273,7 +297,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&report)?;
             } else {
-                println!(
+                out!(
                     "pushed {}, acknowledged {}, rejected {}, conflicts {}, pulled {} record(s); {} pending, {} failed",
                     report.pushed,
                     report.acknowledged,
@@ -313,10 +337,10 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&queue)?;
             } else if queue.is_empty() {
-                println!("the queue is empty");
+                out!("the queue is empty");
             } else {
                 for op in queue {
-                    println!(
+                    out!(
                         "{:>6}  {:<9}  {}{}",
                         op.id,
                         state_name(op.state),
@@ -336,7 +360,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&op)?;
             } else {
-                println!("operation {id} queued again");
+                out!("operation {id} queued again");
             }
             Ok(0)
         }
@@ -347,7 +371,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if json {
                 print_json(&op)?;
             } else {
-                println!("operation {id} discarded");
+                out!("operation {id} discarded");
             }
             Ok(0)
         }
@@ -359,7 +383,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 print_json(&found)?;
             } else {
                 for p in found {
-                    println!(
+                    out!(
                         "{:>8}  {:<16}  {:<40}  {:>12}  stock {}",
                         p.id,
                         p.product_code.unwrap_or_default(),
@@ -377,7 +401,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 print_json(&sales)?;
             } else {
                 for s in sales {
-                    println!(
+                    out!(
                         "{:<20}  {:<14}  {:>12}  {}{}",
                         s.offline_invoice_no,
                         s.invoice_number.unwrap_or_else(|| "-".into()),
@@ -400,12 +424,12 @@ fn state_name(state: pos_engine::SyncState) -> String {
 }
 
 fn print_status(status: &SyncStatus) {
-    println!("online:      {}", status.online);
-    println!("signed in:   {}", status.signed_in);
-    println!("pending:     {}", status.pending);
-    println!("failed:      {}", status.failed);
-    println!("conflicts:   {}", status.conflicts);
-    println!(
+    out!("online:      {}", status.online);
+    out!("signed in:   {}", status.signed_in);
+    out!("pending:     {}", status.pending);
+    out!("failed:      {}", status.failed);
+    out!("conflicts:   {}", status.conflicts);
+    out!(
         "last sync:   {}",
         status
             .last_sync_at
@@ -413,9 +437,9 @@ fn print_status(status: &SyncStatus) {
             .unwrap_or_else(|| "never".into())
     );
     if status.client_too_old {
-        println!("UPDATE NEEDED: the server needs a newer terminal; the queue is kept");
+        out!("UPDATE NEEDED: the server needs a newer terminal; the queue is kept");
     }
     if let Some(error) = &status.last_error {
-        println!("last error:  {error}");
+        out!("last error:  {error}");
     }
 }

@@ -217,14 +217,12 @@ impl Engine {
         if !state.registered {
             self.register(client, &state.device_name).await?;
         }
-        let pushed_before_full = state.sync_token.is_some();
-        if pushed_before_full {
-            self.push(client, &mut report, explicit).await?;
-        } else {
+        if state.sync_token.is_none() {
+            // The first time (or after a change of server): the whole catalog first.
             report.full_sync = true;
             report.pulled_records += self.full(client).await?;
-            self.push(client, &mut report, explicit).await?;
         }
+        self.push(client, &mut report, explicit).await?;
         report.pulled_records += self.pull(client).await?;
         report.still_pending = self
             .blocking(|e| e.inner.store.read(outbox::counts))
