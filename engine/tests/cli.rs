@@ -141,3 +141,66 @@ fn products_search_prints_the_contract_fields() {
     assert_eq!(rows[1]["productSalePrice"].to_string(), "1.2");
     assert_eq!(rows[1]["stock"].to_string(), "24");
 }
+
+#[test]
+fn a_customer_added_at_the_till_buys_on_credit_and_pays_some_back() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(seeded(dir.path()));
+    let added = cli(
+        dir.path(),
+        &["customers", "add", "--name", "Dana Doe", "--phone", "0722"],
+    );
+    assert_eq!(added.status.code(), Some(0), "{}", stderr(&added));
+    assert_eq!(stdout(&added), "local:1\n");
+
+    let sold = cli(
+        dir.path(),
+        &[
+            "sell",
+            "--item",
+            "OJ1:2",
+            "--pay",
+            "Credit",
+            "--customer",
+            "local:1",
+        ],
+    );
+    assert_eq!(sold.status.code(), Some(0), "{}", stderr(&sold));
+    let paid = cli(
+        dir.path(),
+        &[
+            "due",
+            "collect",
+            "--customer",
+            "local:1",
+            "--amount",
+            "2.00",
+            "--note",
+            "cash",
+        ],
+    );
+    assert_eq!(paid.status.code(), Some(0), "{}", stderr(&paid));
+
+    let listed = cli(dir.path(), &["customers", "--search", "dana", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    // 2 × 2.49 = 4.98 + 5% VAT 0.25 = 5.23 on credit, 2.00 paid back
+    assert_eq!(json[0]["due"].to_string(), "3.23");
+    assert_eq!(json[0]["party_ref"]["local"], 1);
+
+    let queue = cli(dir.path(), &["queue", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&queue)).unwrap();
+    let entities: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["entity"].as_str().unwrap())
+        .collect();
+    assert_eq!(entities, ["party", "sale", "due_collection"]);
+
+    let unknown = cli(
+        dir.path(),
+        &["due", "collect", "--customer", "local:9", "--amount", "1"],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("local:9"), "{}", stderr(&unknown));
+}

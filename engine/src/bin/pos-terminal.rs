@@ -14,7 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pos_engine::{
-    Discount, Engine, EngineConfig, EngineError, ErrorCode, PartyRef, PaymentInput, SyncStatus,
+    Discount, Engine, EngineConfig, EngineError, ErrorCode, NewCustomer, PartyRef, PaymentInput,
+    SyncStatus,
 };
 use pos_protocol::Decimal;
 
@@ -103,6 +104,50 @@ enum Command {
     Sales {
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+    /// Customers (the server's and those created here); `customers add` creates one offline.
+    Customers {
+        #[command(subcommand)]
+        action: Option<CustomersAction>,
+        /// Name, phone or email contains this.
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// Money a customer pays against what they owe, recorded offline.
+    Due {
+        #[command(subcommand)]
+        action: DueAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomersAction {
+    /// Create a customer at the till; prints how to name it (`local:N`).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DueAction {
+    /// Record a payment of AMOUNT by a customer (server id or local:N).
+    Collect {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        amount: String,
+        /// Payment type by name (default: the first non-credit one).
+        #[arg(long)]
+        pay: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -270,19 +315,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if let Some(customer) = customer {
                 engine.cart_set_customer(Some(customer.parse::<PartyRef>()?))?;
             }
-            let payment_type_id = match pay {
-                None => None,
-                Some(name) => Some(
-                    engine
-                        .payment_types()?
-                        .into_iter()
-                        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-                        .ok_or_else(|| {
-                            EngineError::invalid(format!("pay: no payment type named '{name}'"))
-                        })?
-                        .id,
-                ),
-            };
+            let payment_type_id = payment_type_named(&engine, pay.as_deref())?;
             let tendered = paid.map(|p| parse_amount("paid", &p)).transpose()?;
             let sale = engine.complete_sale(PaymentInput {
                 payment_type_id,
@@ -413,7 +446,92 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             }
             Ok(0)
         }
+        Command::Customers {
+            action: None,
+            search,
+        } => {
+            let found = engine.customers(&search)?;
+            if json {
+                print_json(&found)?;
+            } else {
+                for c in found {
+                    out!(
+                        "{:<10}  {:<30}  {:<16}  due {}",
+                        c.party_ref.to_string(),
+                        c.name,
+                        c.phone.unwrap_or_default(),
+                        c.due
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Customers {
+            action:
+                Some(CustomersAction::Add {
+                    name,
+                    phone,
+                    email,
+                    address,
+                }),
+            ..
+        } => {
+            let customer = engine.create_customer(NewCustomer {
+                name,
+                phone,
+                email,
+                address,
+                party_type: None,
+            })?;
+            if json {
+                print_json(&customer)?;
+            } else {
+                out!("{}", customer.party_ref);
+            }
+            Ok(0)
+        }
+        Command::Due {
+            action:
+                DueAction::Collect {
+                    customer,
+                    amount,
+                    pay,
+                    note,
+                },
+        } => {
+            let payment_type_id = payment_type_named(&engine, pay.as_deref())?;
+            let collected = engine.collect_due(
+                customer.parse::<PartyRef>()?,
+                parse_amount("amount", &amount)?,
+                payment_type_id,
+                note,
+            )?;
+            if json {
+                print_json(&collected)?;
+            } else {
+                out!(
+                    "collected {} from {} (due collection {})",
+                    collected.amount,
+                    collected.party_name,
+                    collected.local_id
+                );
+            }
+            Ok(0)
+        }
     }
+}
+
+/// The id of the payment type called `name` (any case); None for none given.
+fn payment_type_named(engine: &Engine, name: Option<&str>) -> Result<Option<i64>, EngineError> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    engine
+        .payment_types()?
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+        .map(|p| Some(p.id))
+        .ok_or_else(|| EngineError::invalid(format!("pay: no payment type named '{name}'")))
 }
 
 fn state_name(state: pos_engine::SyncState) -> String {
