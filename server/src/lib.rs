@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod maintenance;
 pub mod middleware;
 pub mod resources;
 pub mod seed;
@@ -163,6 +164,11 @@ pub async fn launch(
 ) -> anyhow::Result<()> {
     let store = store::connect(&settings.database_url).await?;
     store.migrate().await?;
+    let cleanup = tokio::spawn(maintenance::daily_cleanup(
+        store.clone(),
+        settings.cleanup_days,
+        settings.stale_device_days,
+    ));
     let state = AppState::new(store, settings);
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(
@@ -171,5 +177,6 @@ pub async fn launch(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    cleanup.abort();
     Ok(())
 }

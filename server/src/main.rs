@@ -5,7 +5,7 @@ use std::io::Read;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pos_server::settings::DEFAULT_DATABASE_URL;
-use pos_server::{seed, store, Settings};
+use pos_server::{maintenance, seed, store, Settings};
 
 #[derive(Parser)]
 #[command(name = "pos-server", version, about = "Point-of-sale backend")]
@@ -34,6 +34,30 @@ enum Command {
     },
     /// Create a user in a business.
     CreateUser(CreateUserArgs),
+    /// Sync housekeeping.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Drop old idempotency keys and sync logs; mark silent devices inactive.
+    Cleanup {
+        /// Age in days of the sync logs and answered idempotency keys to drop.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Days without a sync after which a device is marked inactive.
+        #[arg(long, default_value_t = 90)]
+        stale_devices: i64,
+    },
+    /// List devices that have not synced for a while.
+    CheckStale {
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        /// Also log a warning event per stale device (for alerting on logs).
+        #[arg(long)]
+        alert: bool,
+    },
 }
 
 #[derive(Parser)]
@@ -161,6 +185,46 @@ async fn main() -> anyhow::Result<()> {
                 report.other_business_id,
                 seed::DEMO_PASSWORD
             );
+            Ok(())
+        }
+        Command::Sync(SyncCommand::Cleanup {
+            days,
+            stale_devices,
+        }) => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let report = maintenance::cleanup(store.as_ref(), days, stale_devices).await?;
+            println!(
+                "removed {} idempotency keys and {} sync logs; {} devices marked inactive",
+                report.idempotency_keys, report.sync_logs, report.devices_marked_inactive
+            );
+            Ok(())
+        }
+        Command::Sync(SyncCommand::CheckStale { hours, alert }) => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let devices = maintenance::stale_devices(store.as_ref(), hours).await?;
+            for device in &devices {
+                let last = device
+                    .last_sync_at
+                    .map(|at| pos_protocol::time::format(&at))
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "business {}\tdevice {}\t{}\tlast sync {last}",
+                    device.business_id,
+                    device.device_id,
+                    device.device_name.as_deref().unwrap_or("-")
+                );
+                if alert {
+                    tracing::warn!(
+                        business_id = device.business_id,
+                        device_id = %device.device_id,
+                        last_sync = %last,
+                        "device has not synced for {hours} hours"
+                    );
+                }
+            }
+            println!("{} stale devices", devices.len());
             Ok(())
         }
         Command::CreateUser(args) => {

@@ -31,6 +31,10 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Oldest terminal version the sync API accepts.
     pub min_client_version: String,
+    /// The daily cleanup drops sync logs (and answered idempotency keys) older than this.
+    pub cleanup_days: i64,
+    /// The daily cleanup marks devices silent this long inactive.
+    pub stale_device_days: i64,
 }
 
 impl Settings {
@@ -47,6 +51,8 @@ impl Settings {
             sign_in_window: Duration::from_secs(15 * 60),
             cors_origins: Vec::new(),
             min_client_version: "0.1.0".to_string(),
+            cleanup_days: 30,
+            stale_device_days: 90,
         }
     }
 }

@@ -422,7 +422,95 @@ async fn due_collections_lower_dues_and_keep_advances(backend: Backend) {
     assert_eq!(party["data"]["due"], json!(-2.5));
 }
 
+/// Runs the real binary against the test database.
+fn pos_server(server: &TestServer, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pos-server"))
+        .args(args)
+        .env("DATABASE_URL", &server.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run pos-server");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn nothing_moves_twice_after_the_keys_are_cleaned_up(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, _) = json(
+        server
+            .request(Method::POST, "/api/v1/sync/register", &cashier)
+            .json(&json!({"device_id": "till-old", "device_name": "Back till"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let operations = json!([
+        credit_sale("sale-1", "ref-1", "s1", json!({"party_id": 1}), 2),
+        {"idempotency_key": "due-1", "entity": "due_collection", "action": "create",
+         "data": {"local_id": "d1", "client_reference": "due-ref-1", "sale_local_id": "s1", "amount": 0.4}},
+    ]);
+    let (status, first) = send(&server, &cashier, "till-old", operations.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert!(server.scalar("SELECT COUNT(*) FROM idempotency_keys").await >= 2);
+
+    let report = pos_server(
+        &server,
+        &["sync", "cleanup", "--days", "0", "--stale-devices", "90"],
+    );
+    assert!(report.contains("idempotency keys"), "{report}");
+    assert_eq!(
+        server.scalar("SELECT COUNT(*) FROM idempotency_keys").await,
+        0
+    );
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sync_logs").await, 0);
+
+    let (status, again) = send(&server, &cashier, "till-old", operations).await;
+    assert_eq!(status, 200, "{again}");
+    for (result, original) in again["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(first["results"].as_array().unwrap())
+    {
+        assert_eq!(result["status"], "skipped");
+        assert_eq!(
+            result["replayed"], false,
+            "the key was gone; the reference held"
+        );
+        assert_eq!(result["server_id"], original["server_id"]);
+    }
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 1);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM due_collects").await, 1);
+    assert_eq!(stock_of(&server, 1).await, "18");
+    let manager = server.sign_in("manager@demo.test").await;
+    let (_, party) = json(
+        server
+            .request(Method::GET, "/api/v1/parties/1", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(party["data"]["due"], json!(0.6));
+
+    let stale = pos_server(&server, &["sync", "check-stale", "--hours", "0", "--alert"]);
+    assert!(
+        stale.contains("till-old") && stale.contains("1 stale devices"),
+        "{stale}"
+    );
+    let fresh = pos_server(&server, &["sync", "check-stale", "--hours", "1"]);
+    assert!(fresh.contains("0 stale devices"), "{fresh}");
+}
+
 on_both_databases!(
+    nothing_moves_twice_after_the_keys_are_cleaned_up,
     a_batch_applies_exactly_once,
     local_ids_resolve_and_failures_fail_dependants,
     overselling_is_kept_and_flagged,
