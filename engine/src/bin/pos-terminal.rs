@@ -113,6 +113,8 @@ enum Command {
         #[arg(long, default_value = "")]
         search: String,
     },
+    /// Payment types known to this till (names for `--pay`).
+    PaymentTypes,
     /// Money a customer pays against what they owe, recorded offline.
     Due {
         #[command(subcommand)]
@@ -487,6 +489,26 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 print_json(&customer)?;
             } else {
                 out!("{}", customer.party_ref);
+            }
+            Ok(0)
+        }
+        Command::PaymentTypes => {
+            let types = engine.payment_types()?;
+            if json {
+                print_json(&types)?;
+            } else {
+                for t in types {
+                    out!(
+                        "{:>4}  {}{}",
+                        t.id,
+                        t.name,
+                        if t.is_credit {
+                            "  (credit: all due)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
             Ok(0)
         }
