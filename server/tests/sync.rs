@@ -315,7 +315,104 @@ async fn changes_sort_created_updated_deleted_and_page(backend: Backend) {
     assert_eq!(status, 422);
 }
 
+/// Eight writers update products concurrently while a reader pulls `changes` in pages of
+/// three; once the writers stop, the reader ends up with every product's final version.
+async fn a_reader_keeps_up_with_concurrent_writers(backend: Backend) {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let server = TestServer::start(backend).await;
+    let manager = server.sign_in("manager@demo.test").await;
+    let start = get(&server, &manager, "/api/v1/sync/full?entities=settings").await;
+    let mut token = start["sync_token"].as_str().unwrap().to_string();
+
+    let writing = Arc::new(AtomicBool::new(true));
+    let mut writers = Vec::new();
+    for writer in 0..8_i64 {
+        let client = server.client.clone();
+        let base = server.base.clone();
+        let bearer = manager.clone();
+        writers.push(tokio::spawn(async move {
+            for round in 0..12_i64 {
+                let id = (writer + 3 * round) % common::TEST_PRODUCTS as i64 + 1;
+                let response = client
+                    .patch(format!("{base}/api/v1/products/{id}"))
+                    .bearer_auth(&bearer)
+                    .header("X-Force-Update", "true")
+                    .json(&json!({"alert_qty": writer * 100 + round}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        }));
+    }
+    let mut seen: BTreeMap<i64, i64> = BTreeMap::new();
+    let absorb = |page: &Value, seen: &mut BTreeMap<i64, i64>| {
+        for kind in ["created", "updated"] {
+            for product in page["data"]["products"][kind].as_array().unwrap() {
+                let version = product["version"].as_i64().unwrap();
+                let entry = seen.entry(product["id"].as_i64().unwrap()).or_insert(0);
+                assert!(version >= *entry, "versions never go back");
+                *entry = version;
+            }
+        }
+        page["sync_token"].as_str().unwrap().to_string()
+    };
+    let watcher = {
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            for writer in writers {
+                writer.await.unwrap();
+            }
+            writing.store(false, Ordering::SeqCst);
+        })
+    };
+    while writing.load(Ordering::SeqCst) {
+        let page = get(
+            &server,
+            &manager,
+            &format!("/api/v1/sync/changes?sync_token={token}&entities=products&page_size=3"),
+        )
+        .await;
+        token = absorb(&page, &mut seen);
+    }
+    watcher.await.unwrap();
+
+    let mut finals = BTreeMap::new();
+    for id in 1..=common::TEST_PRODUCTS as i64 {
+        let product = get(&server, &manager, &format!("/api/v1/products/{id}")).await;
+        let version = product["data"]["version"].as_i64().unwrap();
+        if version > 1 {
+            finals.insert(id, version);
+        }
+    }
+    assert_eq!(
+        finals.values().map(|v| v - 1).sum::<i64>(),
+        96,
+        "8 writers x 12 updates"
+    );
+    for _ in 0..300 {
+        let page = get(
+            &server,
+            &manager,
+            &format!("/api/v1/sync/changes?sync_token={token}&entities=products&page_size=3"),
+        )
+        .await;
+        token = absorb(&page, &mut seen);
+        if seen == finals {
+            break;
+        }
+        if page["has_more"] == false {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    assert_eq!(seen, finals, "the reader holds every final version");
+}
+
 on_both_databases!(
+    a_reader_keeps_up_with_concurrent_writers,
     a_device_registers_once_per_business,
     full_download_pages_then_changes_continue,
     changes_sort_created_updated_deleted_and_page,
