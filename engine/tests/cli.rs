@@ -153,6 +153,11 @@ fn a_customer_added_at_the_till_buys_on_credit_and_pays_some_back() {
     assert_eq!(added.status.code(), Some(0), "{}", stderr(&added));
     assert_eq!(stdout(&added), "local:1\n");
 
+    let types = cli(dir.path(), &["payment-types", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&types)).unwrap();
+    assert_eq!(json[2]["name"], "Credit");
+    assert_eq!(json[2]["is_credit"], true);
+
     let sold = cli(
         dir.path(),
         &[
