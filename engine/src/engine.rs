@@ -248,12 +248,33 @@ impl Engine {
     /// Keeps a signed-in session: the token in the credential store, the user (no secret) in
     /// the local store. `login` calls this after the server accepted the credentials; tools
     /// that obtained a sign-in elsewhere may call it too.
+    ///
+    /// Refused (`invalid_state`) when the till still holds unsynced work of another business:
+    /// that work must reach its own business first (sign in there, or export it).
     pub fn adopt_session(
         &self,
         server_url: &str,
         sign_in: pos_protocol::auth::SignInData,
         device_name: Option<String>,
     ) -> Result<()> {
+        let (previous_business, (pending, failed, conflicts)) = self.inner.store.read(|c| {
+            let business: Option<i64> = c.query_row(
+                "SELECT business_id FROM terminal_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok((business, outbox::counts(c)?))
+        })?;
+        let unsynced = pending + failed + conflicts;
+        if unsynced > 0 && previous_business.is_some_and(|b| b != sign_in.user.business_id) {
+            return Err(EngineError::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "this till still holds {unsynced} unsynced operation(s) of another business; \
+                     sign in to that business so they can sync first"
+                ),
+            ));
+        }
         self.inner.credentials.set(
             &token_account(&self.inner.device_id),
             &Secret::new(sign_in.token),
@@ -283,8 +304,13 @@ impl Engine {
             // version, and tells the last offline number it has seen.
             tx.execute(
                 "UPDATE terminal_state SET server_url = ?1, session = ?2, registered_at = NULL,
-                   device_name = COALESCE(?3, device_name) WHERE id = 1",
-                params![server_url, serde_json::to_string(&record)?, device_name],
+                   device_name = COALESCE(?3, device_name), business_id = ?4 WHERE id = 1",
+                params![
+                    server_url,
+                    serde_json::to_string(&record)?,
+                    device_name,
+                    record.user.business_id
+                ],
             )?;
             Ok(())
         })?;

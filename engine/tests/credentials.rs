@@ -116,3 +116,41 @@ async fn an_unreachable_server_is_reported_and_the_sale_stays_queued() {
     assert!(status.last_error.is_some());
     assert_eq!(status.last_error_code, Some(ErrorCode::ServerUnreachable));
 }
+
+#[test]
+fn queued_work_of_one_business_never_goes_to_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = seeded(dir.path());
+    engine.cart_add_code("WATER", d("1")).unwrap();
+    engine.complete_sale(PaymentInput::default()).unwrap();
+
+    let mut other = sign_in_data("other-business-token");
+    other.user.business_id = 2;
+    let err = engine
+        .adopt_session("http://127.0.0.1:9", other.clone(), None)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidState);
+    assert!(err.message.contains("1 unsynced"), "{}", err.message);
+    let device = engine.device().unwrap();
+    let kept = CredentialStore::Os.get(&token_account(&device.id)).unwrap();
+    assert_eq!(
+        kept.unwrap().expose(),
+        "test-token-0123456789",
+        "the old session stays"
+    );
+    assert_eq!(engine.session().unwrap().user.business_id, 1);
+
+    // The same business signs in again without trouble, and once the queue is empty another
+    // business may take the till.
+    engine
+        .adopt_session("http://127.0.0.1:9", sign_in_data("again"), None)
+        .unwrap();
+    let id = engine.queue().unwrap()[0].id;
+    engine
+        .queue_discard(id, "moved to the other shop by hand")
+        .unwrap();
+    engine
+        .adopt_session("http://127.0.0.1:9", other, None)
+        .unwrap();
+    assert_eq!(engine.session().unwrap().user.business_id, 2);
+}

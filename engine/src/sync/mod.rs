@@ -48,11 +48,19 @@ impl Engine {
             }
         };
         tracing::info!(user = %signed_in.user.email, "signed in");
-        let engine = self.clone();
+        let token = crate::credentials::Secret::new(signed_in.token.clone());
         let url = base.as_str().trim_end_matches('/').to_string();
-        tokio::task::spawn_blocking(move || engine.adopt_session(&url, signed_in, device_name))
-            .await
-            .map_err(|e| EngineError::internal(e.to_string()))??;
+        let adopted = self
+            .blocking(move |engine| engine.adopt_session(&url, signed_in, device_name))
+            .await;
+        if let Err(e) = adopted {
+            // Do not leave a live token behind that nothing will use.
+            if let Err(revoke) = client.with_token(token).sign_out().await {
+                tracing::warn!(error = %revoke, "unused token not revoked");
+            }
+            self.set_activity(SyncActivity::Idle, None);
+            return Err(e);
+        }
         self.sync_now().await?;
         self.session()
             .ok_or_else(|| EngineError::internal("the session was not kept after sign-in"))
