@@ -204,6 +204,17 @@ impl Engine {
         })
     }
 
+    /// The server this till last signed in to (kept after signing out), else the configured
+    /// one: what a sign-in screen offers.
+    pub fn remembered_server(&self) -> Result<Option<String>> {
+        Ok(self
+            .inner
+            .store
+            .read(terminal_state)?
+            .server_url
+            .or_else(|| self.inner.config.server_url.clone()))
+    }
+
     /// Who is signed in, on which device, with the business settings. None when signed out.
     pub fn session(&self) -> Option<SessionInfo> {
         self.session_info().ok().flatten()

@@ -88,6 +88,11 @@ async fn signing_out_forgets_the_token_and_keeps_the_queue() {
     );
     assert!(engine.session().is_none());
     assert_eq!(
+        engine.remembered_server().unwrap().as_deref(),
+        Some("http://127.0.0.1:9"),
+        "the next sign-in is offered the same server"
+    );
+    assert_eq!(
         CredentialStore::Os.get(&token_account(&device.id)).unwrap(),
         None
     );

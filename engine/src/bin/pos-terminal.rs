@@ -260,12 +260,9 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             password,
             device_name,
         } => {
-            let server = cli
-                .server
-                .or_else(|| engine.session().map(|s| s.server_url))
-                .ok_or_else(|| {
-                    EngineError::invalid("server: give --server URL for the first sign-in")
-                })?;
+            let server = cli.server.or(engine.remembered_server()?).ok_or_else(|| {
+                EngineError::invalid("server: give --server URL for the first sign-in")
+            })?;
             let session = engine
                 .login(&server, &email, &password, device_name)
                 .await?;

@@ -74,10 +74,7 @@ impl Engine {
         if state.session.is_none() {
             return Err(not_signed_in());
         }
-        let url = state
-            .server_url
-            .or_else(|| self.config().server_url.clone())
-            .ok_or_else(not_signed_in)?;
+        let url = self.remembered_server()?.ok_or_else(not_signed_in)?;
         let token = self.token()?.ok_or_else(|| {
             EngineError::new(
                 ErrorCode::NotSignedIn,
