@@ -17,6 +17,7 @@ pub mod entities;
 pub mod error;
 pub mod money;
 pub mod page;
+pub mod stock_discrepancy;
 pub mod sync;
 pub mod time;
 pub mod totals;

@@ -10,6 +10,7 @@
 //! database).
 
 pub mod auth;
+pub mod discrepancies;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
@@ -96,6 +97,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::full))
         .routes(routes!(sync::changes))
         .routes(routes!(sync::batch::batch))
+        .routes(routes!(discrepancies::list))
+        .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())
 }
 

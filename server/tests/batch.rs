@@ -509,7 +509,129 @@ async fn nothing_moves_twice_after_the_keys_are_cleaned_up(backend: Backend) {
     assert!(fresh.contains("0 stale devices"), "{fresh}");
 }
 
+async fn a_manager_resolves_stock_discrepancies(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let manager = server.sign_in("manager@demo.test").await;
+    let other_cashier = server.sign_in("cashier@other.test").await;
+    let (status, _) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([credit_sale(
+            "oversell",
+            "ref-over",
+            "o1",
+            json!({"party_id": 1}),
+            23
+        )]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = json(
+        server
+            .request(Method::GET, "/api/v1/stock-discrepancies", &cashier)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, open) = json(
+        server
+            .request(Method::GET, "/api/v1/stock-discrepancies", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(open["pagination"]["total"], 1);
+    let entry = &open["data"][0];
+    assert_eq!(entry["discrepancy"], json!(-3));
+    assert!(entry["resolution"].is_null());
+    let id = entry["id"].as_i64().unwrap();
+    let path = format!("/api/v1/stock-discrepancies/{id}/resolve");
+    let (status, _) = json(
+        server
+            .request(Method::POST, &path, &other_cashier)
+            .json(&json!({"resolution": "manual", "counted_stock": 4}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403, "a cashier may not resolve");
+    let other_owner = server.sign_in("owner@other.test").await;
+    let (status, _) = json(
+        server
+            .request(Method::POST, &path, &other_owner)
+            .json(&json!({"resolution": "manual"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "another business's discrepancy");
+    let (status, body) = json(
+        server
+            .request(Method::POST, &path, &manager)
+            .json(&json!({"resolution": "sometimes"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body["errors"]["resolution"].is_array(), "{body}");
+    let (status, body) = json(
+        server
+            .request(Method::POST, &path, &manager)
+            .json(&json!({"resolution": "manual", "counted_stock": "4", "note": "shelf counted"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["resolution"], "manual");
+    assert_eq!(stock_of(&server, 1).await, "4");
+    let (status, _) = json(
+        server
+            .request(Method::POST, &path, &manager)
+            .json(&json!({"resolution": "backorder"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "resolved once");
+    let (_, open) = json(
+        server
+            .request(Method::GET, "/api/v1/stock-discrepancies", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(open["pagination"]["total"], 0);
+    let (_, resolved) = json(
+        server
+            .request(
+                Method::GET,
+                "/api/v1/stock-discrepancies?status=resolved",
+                &manager,
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resolved["pagination"]["total"], 1);
+}
+
 on_both_databases!(
+    a_manager_resolves_stock_discrepancies,
     nothing_moves_twice_after_the_keys_are_cleaned_up,
     a_batch_applies_exactly_once,
     local_ids_resolve_and_failures_fail_dependants,
