@@ -38,6 +38,8 @@ pub enum ErrorCode {
     ClientTooOld,
     /// The server answered with an error it explained.
     ServerRejected,
+    /// The server refused a request as too large (the sync sends smaller batches).
+    PayloadTooLarge,
     /// The server answered with something this terminal cannot read.
     ProtocolError,
     /// The OS credential store is missing or refused access.

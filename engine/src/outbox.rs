@@ -212,6 +212,23 @@ pub fn requeue_after(
     Ok(())
 }
 
+/// Keeps one sent operation as failed for good without a server result (e.g. too large to
+/// send at all): visible until a person retries or discards it.
+pub fn mark_failed(
+    tx: &Connection,
+    id: i64,
+    code: &str,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET state = 'failed', error_code = ?2, last_error = ?3, updated_at = ?4
+         WHERE id = ?1",
+        params![id, code, message, time_text(&now)],
+    )?;
+    Ok(())
+}
+
 /// What [`apply_result`] did, for the sync report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

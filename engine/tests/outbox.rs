@@ -305,4 +305,13 @@ fn a_lost_batch_goes_back_to_the_queue_and_an_outdated_terminal_keeps_its_queue(
     engine.record_batch_failure(&ids, &too_old, later).unwrap();
     assert_eq!(engine.status().pending, 1, "the queue is kept");
     assert_eq!(engine.queue().unwrap()[0].attempts, 2);
+    let (ids, _) = engine.prepare_batch(later).unwrap();
+    assert_eq!(ids.len(), 1, "due again at once after the update");
+
+    let too_large = EngineError::new(ErrorCode::PayloadTooLarge, "413");
+    engine
+        .record_batch_failure(&ids, &too_large, later)
+        .unwrap();
+    let (ids, _) = engine.prepare_batch(later).unwrap();
+    assert_eq!(ids.len(), 1, "sent again at once, in a smaller batch");
 }

@@ -147,6 +147,10 @@ impl SyncClient {
                 ErrorCode::ClientTooOld,
                 format!("the server needs a newer terminal: {explained}"),
             ),
+            StatusCode::PAYLOAD_TOO_LARGE => EngineError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("{path}: the server found the request too large: {explained}"),
+            ),
             s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => EngineError::new(
                 ErrorCode::ServerUnreachable,
                 format!("{path}: the server answered {s}: {explained}"),

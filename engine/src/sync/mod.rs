@@ -345,10 +345,12 @@ impl Engine {
         explicit: bool,
     ) -> Result<()> {
         let mut ignore_backoff = explicit;
+        // Halved when the server finds a batch too large (big carts), down to one operation.
+        let mut limit = MAX_BATCH_OPERATIONS;
         loop {
             let now = pos_protocol::time::now();
             let (ids, request) = self
-                .blocking(move |e| e.prepare_batch_with(now, ignore_backoff))
+                .blocking(move |e| e.prepare_batch_with(now, ignore_backoff, limit))
                 .await?;
             ignore_backoff = false;
             if ids.is_empty() {
@@ -365,6 +367,27 @@ impl Engine {
             report.pushed += total;
             let answer = match client.batch(&request).await {
                 Ok(answer) => answer,
+                Err(e) if e.code == ErrorCode::PayloadTooLarge && ids.len() > 1 => {
+                    limit = ids.len() / 2;
+                    self.blocking(move |engine| engine.record_batch_failure(&ids, &e, now))
+                        .await?;
+                    ignore_backoff = true;
+                    continue;
+                }
+                Err(e) if e.code == ErrorCode::PayloadTooLarge => {
+                    // One operation alone is too large: it cannot ever be sent as it is, so
+                    // it waits for a person, and the ones behind it go on.
+                    let message = e.message.clone();
+                    self.blocking(move |engine| {
+                        engine.inner.store.write(|tx| {
+                            outbox::mark_failed(tx, ids[0], "PAYLOAD_TOO_LARGE", &message, now)
+                        })
+                    })
+                    .await?;
+                    report.rejected += 1;
+                    ignore_backoff = true;
+                    continue;
+                }
                 Err(e) => {
                     let error = e.clone();
                     self.blocking(move |engine| engine.record_batch_failure(&ids, &error, now))
@@ -408,16 +431,17 @@ impl Engine {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Vec<i64>, BatchRequest)> {
-        self.prepare_batch_with(now, false)
+        self.prepare_batch_with(now, false, MAX_BATCH_OPERATIONS)
     }
 
     fn prepare_batch_with(
         &self,
         now: chrono::DateTime<chrono::Utc>,
         ignore_backoff: bool,
+        limit: usize,
     ) -> Result<(Vec<i64>, BatchRequest)> {
         let ready = self.inner.store.write(|tx| {
-            let ready = outbox::ready(tx, now, ignore_backoff, MAX_BATCH_OPERATIONS)?;
+            let ready = outbox::ready(tx, now, ignore_backoff, limit)?;
             let ids: Vec<i64> = ready.iter().map(|(id, _)| *id).collect();
             outbox::mark_sent(tx, &ids, now)?;
             Ok(ready)
@@ -434,7 +458,7 @@ impl Engine {
     }
 
     /// A batch that got no answer: its operations go back to the queue after a backoff (at
-    /// once when the server asked for a newer terminal: the queue is kept as it is).
+    /// once when the server asked for a newer terminal or for smaller batches).
     pub fn record_batch_failure(
         &self,
         ids: &[i64],
@@ -450,7 +474,12 @@ impl Engine {
                     })?;
                 attempts = attempts.max(n);
             }
-            let delay = if error.code == ErrorCode::ClientTooOld {
+            // An outdated terminal keeps its queue as it is, due at once after the update; a
+            // batch too large goes again at once in smaller parts.
+            let delay = if matches!(
+                error.code,
+                ErrorCode::ClientTooOld | ErrorCode::PayloadTooLarge
+            ) {
                 Duration::ZERO
             } else {
                 self.backoff(attempts)
