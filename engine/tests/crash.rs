@@ -1,7 +1,7 @@
 //! Crash safety of a completed sale: the CLI is killed with SIGKILL at random moments while it
 //! sells. Every sale whose number was printed is there after the restart, whole (lines and
 //! queued operation), and no offline number is lost or used twice.
-//! Rounds: `POS_KILL_ROUNDS` (default 20). Run under `engine/scripts/with-keyring.sh`.
+//! Rounds: `POS_KILL_ROUNDS` (default 50). Run under `engine/scripts/with-keyring.sh`.
 
 mod common;
 
@@ -16,7 +16,7 @@ fn sales_survive_sigkill_whole_and_numbers_never_repeat() {
     let rounds: u64 = std::env::var("POS_KILL_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
     let short_code = seeded(dir.path()).device().unwrap().short_code;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
