@@ -9,14 +9,17 @@ use crate::mirror::load_settings;
 use crate::store::{dec_col, from_milli, parse_dec};
 use crate::views::{CategoryView, PaymentTypeView, ProductView};
 
-/// Columns of a [`ProductView`]; shown stock is the mirror's stock minus this till's sales the
-/// mirror has not caught up with yet.
+/// Columns of a [`ProductView`]; shown stock is the mirror's stock minus this till's sales, plus
+/// its returns, that the mirror has not caught up with yet.
 const PRODUCT_SELECT: &str = "
     SELECT p.id, p.code, p.barcode, p.name, p.sale_price, p.category_id, v.rate, v.active,
       COALESCE((SELECT SUM(s.quantity_milli) FROM stocks s WHERE s.product_id = p.id), 0)
       - COALESCE((SELECT SUM(l.quantity_milli) FROM sale_lines l
                   JOIN sales x ON x.local_id = l.sale_local_id
                   WHERE l.product_id = p.id AND x.stock_settled = 0), 0)
+      + COALESCE((SELECT SUM(r.quantity_milli) FROM sale_return_lines r
+                  JOIN sale_returns y ON y.local_id = r.return_local_id
+                  WHERE r.product_id = p.id AND y.stock_settled = 0), 0)
     FROM products p LEFT JOIN vats v ON v.id = p.vat_id";
 
 fn vat_enabled(conn: &Connection) -> Result<bool> {

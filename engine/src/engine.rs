@@ -21,9 +21,10 @@ use crate::mirror::load_settings;
 use crate::outbox::Stamp;
 use crate::parties::DueInput;
 use crate::sales::{self, Seller};
+use crate::shifts::Cashier;
 use crate::store::{parse_time, time_text, Store};
 use crate::views::*;
-use crate::{catalog, device, mirror, outbox, parties};
+use crate::{catalog, device, mirror, outbox, parties, rescue, returns, shifts};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -656,10 +657,17 @@ impl Engine {
             cashier_id: session.user.id,
             cashier_name: &session.user.name,
         };
-        let completed = self
-            .inner
-            .store
-            .write(|tx| sales::complete(tx, &cart, &payment, &seller, stamp))?;
+        let completed = self.inner.store.write(|tx| {
+            let shift = shifts::open_shift(tx)?;
+            if shift.is_none() && sales::require_settings(tx)?.shifts_required {
+                return Err(EngineError::new(
+                    ErrorCode::NoOpenShift,
+                    "this business sells only in an open shift: open one first \
+                     (shift open --float AMOUNT)",
+                ));
+            }
+            sales::complete(tx, &cart, &payment, &seller, shift.as_ref(), stamp)
+        })?;
         *cart = Cart::default();
         drop(cart);
         tracing::info!(offline_no = %completed.offline_invoice_no, total = %completed.total, "sale completed");
@@ -703,6 +711,7 @@ impl Engine {
                     amount,
                     payment_type_id,
                     note,
+                    shift: shifts::open_shift(tx)?,
                 },
                 minor_units,
                 stamp,
@@ -721,6 +730,129 @@ impl Engine {
 
     pub fn sale(&self, local_id: i64) -> Result<SaleDetail> {
         self.inner.store.read(|c| sales::detail(c, local_id))
+    }
+
+    // ---- shifts and the cash drawer -----------------------------------------------------
+
+    /// Runs `work` for the signed-in cashier in one write transaction, with the currency's
+    /// minor units; nudges the sync after it.
+    fn cashier_write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>, &Cashier<'_>, u32, Stamp) -> Result<T>,
+    ) -> Result<T> {
+        let session = self.seller_session()?;
+        let stamp = self.stamp()?;
+        let cashier = Cashier {
+            id: session.user.id,
+            name: &session.user.name,
+        };
+        let value = self.inner.store.write(|tx| {
+            let minor_units = sales::require_settings(tx)?.currency.minor_units;
+            work(tx, &cashier, minor_units, stamp)
+        })?;
+        self.after_local_change();
+        Ok(value)
+    }
+
+    /// Opens a shift with the counted float; refused while another is open.
+    pub fn shift_open(&self, opening_float: Decimal) -> Result<ShiftView> {
+        let shift = self.cashier_write(|tx, cashier, minor_units, stamp| {
+            shifts::open(tx, opening_float, cashier, minor_units, stamp)
+        })?;
+        tracing::info!(shift = shift.local_id, float = %shift.opening_float, "shift opened");
+        Ok(shift)
+    }
+
+    /// Cash put into the drawer of the open shift, with the reason.
+    pub fn shift_pay_in(&self, amount: Decimal, reason: &str) -> Result<CashMovementView> {
+        self.cashier_write(|tx, cashier, minor_units, stamp| {
+            shifts::move_cash(
+                tx,
+                pos_protocol::store_ops::CashMovementKind::PayIn,
+                amount,
+                reason,
+                cashier,
+                minor_units,
+                stamp,
+            )
+        })
+    }
+
+    /// Cash taken out of the drawer of the open shift, with the reason.
+    pub fn shift_pay_out(&self, amount: Decimal, reason: &str) -> Result<CashMovementView> {
+        self.cashier_write(|tx, cashier, minor_units, stamp| {
+            shifts::move_cash(
+                tx,
+                pos_protocol::store_ops::CashMovementKind::PayOut,
+                amount,
+                reason,
+                cashier,
+                minor_units,
+                stamp,
+            )
+        })
+    }
+
+    /// The X report of the open shift, or the Z report of the last closed one.
+    pub fn shift_report(&self) -> Result<ShiftReport> {
+        self.inner.store.read(shifts::current_report)
+    }
+
+    /// Closes the open shift with the cash counted; returns its Z report. A closed shift never
+    /// changes again.
+    pub fn shift_close(&self, counted: CountedCash) -> Result<ShiftReport> {
+        let report = self.cashier_write(|tx, cashier, minor_units, stamp| {
+            shifts::close(tx, &counted, cashier, minor_units, stamp)
+        })?;
+        tracing::info!(shift = report.shift_local_id, expected = %report.expected_cash,
+            difference = ?report.difference, "shift closed");
+        Ok(report)
+    }
+
+    // ---- returns -----------------------------------------------------------------------
+
+    /// Takes items of one of this till's sales back (INVOICE: its offline or server number):
+    /// stock goes back, the refund is priced from the sale's lines and, when in cash, counted
+    /// in the open shift.
+    pub fn return_sale(
+        &self,
+        invoice: &str,
+        lines: Vec<ReturnLineInput>,
+        refund: RefundInput,
+    ) -> Result<ReturnView> {
+        let view = self.cashier_write(|tx, cashier, minor_units, stamp| {
+            let shift = shifts::open_shift(tx)?;
+            returns::return_sale(
+                tx,
+                invoice,
+                &lines,
+                refund,
+                shift.as_ref(),
+                cashier,
+                minor_units,
+                stamp,
+            )
+        })?;
+        tracing::info!(sale = %view.offline_invoice_no, refund = %view.refund_amount, "return recorded");
+        Ok(view)
+    }
+
+    // ---- rescue ------------------------------------------------------------------------
+
+    /// Writes every operation the server has not acknowledged (queued, sent, failed,
+    /// conflict) to `path` as one checksummed JSON file. Needs no sign-in; holds no secret.
+    pub fn rescue_export(&self, path: &std::path::Path) -> Result<RescueExportView> {
+        let file = self
+            .inner
+            .store
+            .read(|c| rescue::collect(c, &self.inner.device_id))?;
+        rescue::write(&file, path)?;
+        tracing::info!(path = %path.display(), operations = file.content.operations.len(), "rescue file written");
+        Ok(RescueExportView {
+            path: path.to_path_buf(),
+            operations: file.content.operations.len(),
+            sha256: file.sha256,
+        })
     }
 
     // ---- queue and status --------------------------------------------------------------

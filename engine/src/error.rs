@@ -52,6 +52,10 @@ pub enum ErrorCode {
     InvalidState,
     /// A failure that is a bug.
     Internal,
+    /// No shift is open on this till (and the business requires one, or the action needs it).
+    NoOpenShift,
+    /// More would be returned than is left of the sale line.
+    ReturnExceedsSale,
 }
 
 impl EngineError {

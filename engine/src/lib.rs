@@ -7,6 +7,7 @@
 //!
 //! Invariants:
 //! - completing a sale is one local transaction (sale, lines, outbox operation, offline number);
+//!   so is every shift change, cash movement and return, each with its own operation;
 //! - every price is computed by `pos_protocol::totals`, the function the server also calls;
 //! - the token lives in the OS credential store, never in SQLite or the logs;
 //! - nothing queued is ever deleted without a person discarding it (audited).
@@ -21,7 +22,10 @@ pub mod logging;
 pub mod mirror;
 pub mod outbox;
 mod parties;
+mod rescue;
+mod returns;
 mod sales;
+mod shifts;
 mod store;
 pub mod sync;
 pub mod views;

@@ -356,6 +356,26 @@ fn write_back(
                 params![local_key, server_id],
             )?;
         }
+        "shift" => {
+            tx.execute(
+                "UPDATE shifts SET server_id = COALESCE(?2, server_id) WHERE client_reference = ?1",
+                params![local_key, server_id],
+            )?;
+        }
+        "cash_movement" => {
+            tx.execute(
+                "UPDATE cash_movements SET server_id = COALESCE(?2, server_id)
+                 WHERE client_reference = ?1",
+                params![local_key, server_id],
+            )?;
+        }
+        "sale_return" => {
+            tx.execute(
+                "UPDATE sale_returns SET server_id = COALESCE(?2, server_id)
+                 WHERE client_reference = ?1",
+                params![local_key, server_id],
+            )?;
+        }
         _ => {}
     }
     if let Some(server_id) = server_id {
@@ -492,9 +512,13 @@ pub fn discard(
         "UPDATE outbox SET state = 'discarded', updated_at = ?2 WHERE id = ?1",
         params![id, time_text(&now)],
     )?;
-    // A discarded sale will never move the server's stock: stop subtracting it.
+    // A discarded sale or return will never move the server's stock: stop counting it.
     tx.execute(
         "UPDATE sales SET stock_settled = 1 WHERE outbox_id = ?1",
+        [id],
+    )?;
+    tx.execute(
+        "UPDATE sale_returns SET stock_settled = 1 WHERE outbox_id = ?1",
         [id],
     )?;
     Ok(())

@@ -238,6 +238,8 @@ pub struct DueInput {
     pub amount: Decimal,
     pub payment_type_id: i64,
     pub note: Option<String>,
+    /// The open shift it is collected in.
+    pub shift: Option<crate::shifts::ShiftLink>,
 }
 
 /// Records money a customer paid against what they owe, offline.
@@ -252,6 +254,7 @@ pub fn collect_due(
         amount,
         payment_type_id,
         note,
+        shift,
     } = input;
     if amount <= Decimal::ZERO {
         return Err(EngineError::invalid("amount: must be greater than zero"));
@@ -264,6 +267,7 @@ pub fn collect_due(
     let party = wire_party(tx, party_ref)?;
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let client_reference = uuid::Uuid::new_v4().to_string();
+    let (shift_id, shift_local_id) = crate::shifts::wire_ids(shift.as_ref());
     let data = DueCollectionCreate {
         local_id: Some(client_reference.clone()),
         client_reference: Some(client_reference.clone()),
@@ -274,8 +278,8 @@ pub fn collect_due(
         amount,
         payment_type_id: Some(payment_type_id),
         note: note.clone(),
-        shift_id: None,
-        shift_local_id: None,
+        shift_id,
+        shift_local_id,
     };
     let (outbox_id, _) = enqueue(
         tx,
@@ -294,8 +298,8 @@ pub fn collect_due(
     };
     tx.execute(
         "INSERT INTO due_collections (client_reference, party_id, party_local_id, party_name, amount,
-           payment_type_id, note, outbox_id, collected_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           payment_type_id, note, outbox_id, collected_at, shift_local_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             client_reference,
             party_id,
@@ -305,7 +309,8 @@ pub fn collect_due(
             payment_type_id,
             note,
             outbox_id,
-            time_text(&stamp.now)
+            time_text(&stamp.now),
+            shift.as_ref().map(|s| s.local_id)
         ],
     )?;
     let local_id = tx.last_insert_rowid();

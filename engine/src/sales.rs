@@ -14,6 +14,7 @@ use crate::error::{EngineError, ErrorCode, Result};
 use crate::mirror::load_settings;
 use crate::outbox::{enqueue, state_of, NewOperation, Stamp};
 use crate::parties::{self, WireParty};
+use crate::shifts::{self, ShiftLink};
 use crate::store::{dec_col, dec_text, from_milli, time_col, time_text, to_milli};
 use crate::views::{
     CompletedSale, PartyRef, PaymentInput, SaleDetail, SaleLineView, SaleSummary, SyncState,
@@ -92,6 +93,7 @@ pub fn complete(
     cart: &Cart,
     payment: &PaymentInput,
     seller: &Seller<'_>,
+    shift: Option<&ShiftLink>,
     stamp: Stamp,
 ) -> Result<CompletedSale> {
     if cart.is_empty() {
@@ -151,6 +153,7 @@ pub fn complete(
         lines.push((i as u32 + 1, stock_id, vat_id, line, t));
     }
 
+    let (shift_id, shift_local_id) = shifts::wire_ids(shift);
     let seq = take_offline_seq(tx)?;
     let offline_no = offline_invoice_no(seller.device_id, seq);
     let client_reference = uuid::Uuid::new_v4().to_string();
@@ -177,8 +180,8 @@ pub fn complete(
             "vat_inclusive": rules.vat_inclusive,
         })),
         cashier_id: Some(seller.cashier_id),
-        shift_id: None,
-        shift_local_id: None,
+        shift_id,
+        shift_local_id,
         products: lines
             .iter()
             .map(|(line_no, stock_id, vat_id, line, t)| SaleLineData {
@@ -214,9 +217,9 @@ pub fn complete(
            cashier_name, party_id, party_local_id, party_name, subtotal, line_discount,
            cart_discount, vat_amount, vat_inclusive, total_amount, tendered, paid_amount,
            due_amount, change_amount, payment_type_id, payment_type_name, sale_date, outbox_id,
-           created_at)
+           created_at, shift_local_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?21)",
+                 ?19, ?20, ?21, ?22, ?21, ?23)",
         params![
             client_reference,
             offline_no,
@@ -239,7 +242,8 @@ pub fn complete(
             payment_type_id,
             payment_type_name,
             time_text(&stamp.now),
-            outbox_id
+            outbox_id,
+            shift.map(|s| s.local_id)
         ],
     )?;
     let local_id = tx.last_insert_rowid();
@@ -278,10 +282,15 @@ pub fn complete(
     })
 }
 
-/// After a pull: the mirror's stock now includes every sale the server confirmed.
+/// After a pull: the mirror's stock now includes every sale and return the server confirmed.
 pub fn settle_confirmed(tx: &Connection) -> Result<()> {
     tx.execute(
         "UPDATE sales SET stock_settled = 1 WHERE stock_settled = 0
+           AND outbox_id IN (SELECT id FROM outbox WHERE state = 'done')",
+        [],
+    )?;
+    tx.execute(
+        "UPDATE sale_returns SET stock_settled = 1 WHERE stock_settled = 0
            AND outbox_id IN (SELECT id FROM outbox WHERE state = 'done')",
         [],
     )?;

@@ -634,3 +634,195 @@ mod tests {
         assert_eq!(PartyRef::Local(4).to_string(), "local:4");
     }
 }
+
+// ---- store operations: shifts, cash, returns, rescue ------------------------------------
+
+/// The cash counted at a shift's close: a total, or note by note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountedCash {
+    Total(#[serde(with = "exact")] Decimal),
+    Denominations(Vec<pos_protocol::store_ops::DenominationCount>),
+}
+
+impl CountedCash {
+    pub fn total(&self) -> Decimal {
+        match self {
+            CountedCash::Total(total) => *total,
+            CountedCash::Denominations(counts) => {
+                pos_protocol::store_ops::DenominationCount::total(counts)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShiftView {
+    pub local_id: i64,
+    pub client_reference: String,
+    pub cashier_name: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub opened_at: DateTime<Utc>,
+    #[serde(with = "exact")]
+    pub opening_float: Decimal,
+    #[serde(with = "rfc3339_opt")]
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CashMovementView {
+    pub local_id: i64,
+    pub client_reference: String,
+    pub shift_local_id: i64,
+    pub kind: pos_protocol::store_ops::CashMovementKind,
+    #[serde(with = "exact")]
+    pub amount: Decimal,
+    pub reason: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// X report (shift still open) or Z report (closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftReportKind {
+    X,
+    Z,
+}
+
+/// One payment type's part of a shift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentTypeTotals {
+    pub payment_type_id: Option<i64>,
+    pub name: String,
+    /// Counts as cash in the drawer (see the engine README).
+    pub is_cash: bool,
+    pub sales_count: u64,
+    /// What the sales took by this type (paid amounts, change already handed back).
+    #[serde(with = "exact")]
+    pub sales: Decimal,
+    #[serde(with = "exact")]
+    pub due_collections: Decimal,
+    #[serde(with = "exact")]
+    pub refunds: Decimal,
+}
+
+/// A shift's figures. `expected_cash` = float + cash sales + cash due collections − cash
+/// refunds + pay-ins − pay-outs; `difference` = counted − expected (negative: cash missing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShiftReport {
+    pub kind: ShiftReportKind,
+    pub shift_local_id: i64,
+    pub client_reference: String,
+    pub cashier_name: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub opened_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_opt")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub sales_count: u64,
+    /// Sum of the sales' totals.
+    #[serde(with = "exact")]
+    pub sales_total: Decimal,
+    /// Line and cart discounts given.
+    #[serde(with = "exact")]
+    pub discounts: Decimal,
+    /// VAT charged on the sales.
+    #[serde(with = "exact")]
+    pub vat: Decimal,
+    /// Left owing by customers.
+    #[serde(with = "exact")]
+    pub due: Decimal,
+    pub refunds_count: u64,
+    #[serde(with = "exact")]
+    pub refunds: Decimal,
+    /// VAT contained in the refunds.
+    #[serde(with = "exact")]
+    pub refunds_vat: Decimal,
+    pub by_payment_type: Vec<PaymentTypeTotals>,
+    #[serde(with = "exact")]
+    pub opening_float: Decimal,
+    #[serde(with = "exact")]
+    pub cash_sales: Decimal,
+    #[serde(with = "exact")]
+    pub cash_due_collections: Decimal,
+    #[serde(with = "exact")]
+    pub cash_refunds: Decimal,
+    #[serde(with = "exact")]
+    pub pay_ins: Decimal,
+    #[serde(with = "exact")]
+    pub pay_outs: Decimal,
+    #[serde(with = "exact")]
+    pub expected_cash: Decimal,
+    #[serde(with = "exact_opt")]
+    pub counted_cash: Option<Decimal>,
+    pub counted_denominations: Option<Vec<pos_protocol::store_ops::DenominationCount>>,
+    #[serde(with = "exact_opt")]
+    pub difference: Option<Decimal>,
+}
+
+/// Which line of a sale is returned: by product (barcode or code) or by line number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnItem {
+    Code(String),
+    LineNo(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnLineInput {
+    pub item: ReturnItem,
+    #[serde(with = "exact")]
+    pub quantity: Decimal,
+}
+
+/// How a return is refunded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundInput {
+    /// Cash from the drawer, counted in the open shift.
+    #[default]
+    Cash,
+    /// Lowers what the sale's customer owes.
+    Due,
+    /// Through this payment type (a cash one counts in the drawer).
+    PaymentType(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnLineView {
+    pub line_no: u32,
+    pub product_id: i64,
+    pub name: String,
+    #[serde(with = "exact")]
+    pub quantity: Decimal,
+    /// Refunded for this line.
+    #[serde(with = "exact")]
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnView {
+    pub local_id: i64,
+    pub client_reference: String,
+    pub sale_local_id: i64,
+    pub offline_invoice_no: String,
+    pub lines: Vec<ReturnLineView>,
+    pub refund_method: pos_protocol::store_ops::RefundMethod,
+    pub payment_type_id: Option<i64>,
+    /// The refund left the drawer as cash.
+    pub refund_is_cash: bool,
+    #[serde(with = "exact")]
+    pub refund_amount: Decimal,
+    pub shift_local_id: Option<i64>,
+    #[serde(with = "rfc3339")]
+    pub returned_at: DateTime<Utc>,
+    pub sync_state: SyncState,
+}
+
+/// What `rescue_export` wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RescueExportView {
+    pub path: PathBuf,
+    pub operations: usize,
+    pub sha256: String,
+}

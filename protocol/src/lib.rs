@@ -11,6 +11,7 @@
 //! - [`entities`]: catalog, party and settings records as the API shows them.
 //! - [`auth`]: sign-in and token refresh.
 //! - [`sync`]: register, full, changes and batch envelopes and operation payloads.
+//! - [`store_ops`]: shift, cash movement and return payloads; the rescue file.
 
 pub mod auth;
 pub mod entities;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod money;
 pub mod page;
 pub mod stock_discrepancy;
+pub mod store_ops;
 pub mod sync;
 pub mod time;
 pub mod totals;
