@@ -14,9 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pos_engine::{
-    Discount, Engine, EngineConfig, EngineError, ErrorCode, NewCustomer, PartyRef, PaymentInput,
-    SyncStatus,
+    CashMovementView, CountedCash, Discount, Engine, EngineConfig, EngineError, ErrorCode,
+    NewCustomer, PartyRef, PaymentInput, RefundInput, ReturnItem, ReturnLineInput, ShiftReport,
+    ShiftReportKind, SyncStatus,
 };
+use pos_protocol::store_ops::DenominationCount;
 use pos_protocol::Decimal;
 
 #[derive(Parser)]
@@ -120,6 +122,65 @@ enum Command {
         #[command(subcommand)]
         action: DueAction,
     },
+    /// The shift and its cash drawer: open, pay-in, pay-out, report, close.
+    Shift {
+        #[command(subcommand)]
+        action: ShiftAction,
+    },
+    /// Take items of a sale back (INVOICE: its offline or server number); prints the refund.
+    Return {
+        invoice: String,
+        /// CODE:QTY (CODE a barcode or product code, or line:N for the sale's line N); repeat
+        /// for more lines.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        /// cash (default), due, or payment-type:NAME.
+        #[arg(long, default_value = "cash")]
+        refund: String,
+    },
+    /// Everything not yet acknowledged by the server, for an owner to import there.
+    Rescue {
+        #[command(subcommand)]
+        action: RescueAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShiftAction {
+    /// Open a shift with the counted float.
+    Open {
+        #[arg(long = "float")]
+        opening_float: String,
+    },
+    /// Cash put into the drawer.
+    PayIn {
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Cash taken out of the drawer.
+    PayOut {
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// X report of the open shift, or Z report of the last closed one.
+    Report,
+    /// Close the open shift with the cash counted (a total, or --count VALUE:COUNT per
+    /// denomination); prints the Z report.
+    Close {
+        #[arg(long, required_unless_present = "count", conflicts_with = "count")]
+        counted: Option<String>,
+        /// VALUE:COUNT of one denomination (e.g. 20:5); repeat for each.
+        #[arg(long)]
+        count: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RescueAction {
+    /// Write every unsynced operation to FILE (JSON with a SHA-256 checksum; no secret in it).
+    Export { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -537,6 +598,206 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             }
             Ok(0)
         }
+        Command::Shift { action } => run_shift(&engine, action, json),
+        Command::Return {
+            invoice,
+            items,
+            refund,
+        } => {
+            let lines = items
+                .iter()
+                .map(|item| return_line(item))
+                .collect::<Result<Vec<_>, _>>()?;
+            let refund = match refund.trim() {
+                "cash" => RefundInput::Cash,
+                "due" => RefundInput::Due,
+                other => match other.strip_prefix("payment-type:") {
+                    Some(name) => RefundInput::PaymentType(
+                        payment_type_named(&engine, Some(name))?.unwrap_or_default(),
+                    ),
+                    None => {
+                        return Err(EngineError::invalid(format!(
+                            "refund: '{other}' is not cash, due or payment-type:NAME"
+                        )))
+                    }
+                },
+            };
+            let returned = engine.return_sale(&invoice, lines, refund)?;
+            if json {
+                print_json(&returned)?;
+            } else {
+                out!(
+                    "refund {} {} for {} (return {})",
+                    returned.refund_amount,
+                    returned.refund_method.as_str(),
+                    returned.offline_invoice_no,
+                    returned.local_id
+                );
+            }
+            Ok(0)
+        }
+        Command::Rescue {
+            action: RescueAction::Export { file },
+        } => {
+            let written = engine.rescue_export(&file)?;
+            if json {
+                print_json(&written)?;
+            } else {
+                out!(
+                    "{} unsynced operation(s) written to {} (sha256 {})",
+                    written.operations,
+                    written.path.display(),
+                    written.sha256
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, EngineError> {
+    match action {
+        ShiftAction::Open { opening_float } => {
+            let shift = engine.shift_open(parse_amount("float", &opening_float)?)?;
+            if json {
+                print_json(&shift)?;
+            } else {
+                out!(
+                    "shift {} opened with a float of {}",
+                    shift.local_id,
+                    shift.opening_float
+                );
+            }
+        }
+        ShiftAction::PayIn { amount, reason } => {
+            let movement = engine.shift_pay_in(parse_amount("amount", &amount)?, &reason)?;
+            print_movement(&movement, json)?;
+        }
+        ShiftAction::PayOut { amount, reason } => {
+            let movement = engine.shift_pay_out(parse_amount("amount", &amount)?, &reason)?;
+            print_movement(&movement, json)?;
+        }
+        ShiftAction::Report => {
+            let report = engine.shift_report()?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print_report(&report);
+            }
+        }
+        ShiftAction::Close { counted, count } => {
+            let counted = match counted {
+                Some(total) => CountedCash::Total(parse_amount("counted", &total)?),
+                None => CountedCash::Denominations(
+                    count
+                        .iter()
+                        .map(|c| denomination(c))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            let report = engine.shift_close(counted)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print_report(&report);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn print_movement(movement: &CashMovementView, json: bool) -> Result<(), EngineError> {
+    if json {
+        print_json(movement)?;
+    } else {
+        out!(
+            "{} {} recorded in shift {}",
+            movement.kind.as_str().replace('_', "-"),
+            movement.amount,
+            movement.shift_local_id
+        );
+    }
+    Ok(())
+}
+
+/// `CODE:QTY` or `line:N:QTY` of `return --item`.
+fn return_line(item: &str) -> Result<ReturnLineInput, EngineError> {
+    let (what, quantity) = item
+        .rsplit_once(':')
+        .ok_or_else(|| EngineError::invalid(format!("item: '{item}' is not CODE:QTY")))?;
+    let item_ref = match what.strip_prefix("line:") {
+        Some(n) => ReturnItem::LineNo(n.trim().parse().map_err(|_| {
+            EngineError::invalid(format!("item: '{n}' in '{item}' is not a line number"))
+        })?),
+        None => ReturnItem::Code(what.to_string()),
+    };
+    Ok(ReturnLineInput {
+        item: item_ref,
+        quantity: parse_amount("item quantity", quantity)?,
+    })
+}
+
+/// `VALUE:COUNT` of `shift close --count`.
+fn denomination(text: &str) -> Result<DenominationCount, EngineError> {
+    let (value, count) = text
+        .split_once(':')
+        .ok_or_else(|| EngineError::invalid(format!("count: '{text}' is not VALUE:COUNT")))?;
+    Ok(DenominationCount {
+        value: parse_amount("count value", value)?,
+        count: count.trim().parse().map_err(|_| {
+            EngineError::invalid(format!(
+                "count: '{count}' in '{text}' is not a whole number"
+            ))
+        })?,
+    })
+}
+
+fn print_report(r: &ShiftReport) {
+    let title = match r.kind {
+        ShiftReportKind::X => "X report (shift open)",
+        ShiftReportKind::Z => "Z report (shift closed)",
+    };
+    out!(
+        "{title}: shift {}, {}",
+        r.shift_local_id,
+        r.cashier_name.clone().unwrap_or_default()
+    );
+    out!(
+        "opened:          {}",
+        pos_protocol::time::format(&r.opened_at)
+    );
+    if let Some(closed) = r.closed_at {
+        out!("closed:          {}", pos_protocol::time::format(&closed));
+    }
+    out!("sales:           {} for {}", r.sales_count, r.sales_total);
+    out!("discounts:       {}", r.discounts);
+    out!("VAT:             {}", r.vat);
+    out!(
+        "refunds:         {} for {} (VAT {})",
+        r.refunds_count,
+        r.refunds,
+        r.refunds_vat
+    );
+    for t in &r.by_payment_type {
+        out!(
+            "  {:<14} {} sale(s) {}, due collected {}, refunded {}",
+            t.name,
+            t.sales_count,
+            t.sales,
+            t.due_collections,
+            t.refunds
+        );
+    }
+    out!("opening float:   {}", r.opening_float);
+    out!("cash sales:      {}", r.cash_sales);
+    out!("cash due coll.:  {}", r.cash_due_collections);
+    out!("cash refunds:    {}", r.cash_refunds);
+    out!("pay-ins:         {}", r.pay_ins);
+    out!("pay-outs:        {}", r.pay_outs);
+    out!("expected cash:   {}", r.expected_cash);
+    if let (Some(counted), Some(difference)) = (r.counted_cash, r.difference) {
+        out!("counted cash:    {counted}");
+        out!("difference:      {difference}");
     }
 }
 
