@@ -550,91 +550,6 @@ pub struct QueuedOperation {
     pub payload: serde_json::Value,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// The window and scripts read these shapes; they must not drift.
-    #[test]
-    fn inputs_and_views_keep_their_json_shapes() {
-        let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(
-            serde_json::to_value(Discount::Percent(d("12.5"))).unwrap(),
-            json!({"kind": "percent", "value": 12.5})
-        );
-        assert_eq!(
-            serde_json::from_value::<Discount>(json!({"kind": "amount", "value": "1.50"})).unwrap(),
-            Discount::Amount(d("1.5"))
-        );
-        assert_eq!(
-            serde_json::from_value::<Discount>(json!({"kind": "none"})).unwrap(),
-            Discount::None
-        );
-        assert_eq!(
-            serde_json::to_value(PartyRef::Local(3)).unwrap(),
-            json!({"local": 3})
-        );
-        assert_eq!(
-            serde_json::from_value::<PartyRef>(json!({"server": 42})).unwrap(),
-            PartyRef::Server(42)
-        );
-        let payment: PaymentInput =
-            serde_json::from_value(json!({"payment_type_id": 2, "tendered": 20})).unwrap();
-        assert_eq!(payment.tendered, Some(d("20")));
-        let product = ProductView {
-            id: 1,
-            product_code: Some("C1".into()),
-            barcode: None,
-            product_name: "Tea".into(),
-            product_sale_price: d("2.50"),
-            vat_rate: d("5"),
-            stock: d("7.25"),
-            category_id: Some(3),
-        };
-        let json = serde_json::to_value(&product).unwrap();
-        for key in [
-            "id",
-            "productCode",
-            "productName",
-            "productSalePrice",
-            "stock",
-            "vat_rate",
-        ] {
-            assert!(json.get(key).is_some(), "{key} missing from {json}");
-        }
-        assert_eq!(json["stock"].to_string(), "7.25");
-    }
-
-    #[test]
-    fn typed_discounts_and_customers_parse_or_say_why() {
-        assert_eq!(
-            "10%".parse::<Discount>().unwrap(),
-            Discount::Percent(Decimal::TEN)
-        );
-        assert_eq!(
-            "2.5".parse::<Discount>().unwrap(),
-            Discount::Amount(Decimal::new(25, 1))
-        );
-        assert_eq!("0".parse::<Discount>().unwrap(), Discount::None);
-        assert!("-1"
-            .parse::<Discount>()
-            .unwrap_err()
-            .message
-            .contains("negative"));
-        assert!("ten"
-            .parse::<Discount>()
-            .unwrap_err()
-            .message
-            .starts_with("discount:"));
-        assert_eq!("local:4".parse::<PartyRef>().unwrap(), PartyRef::Local(4));
-        assert_eq!(" 17 ".parse::<PartyRef>().unwrap(), PartyRef::Server(17));
-        assert!("local:x".parse::<PartyRef>().is_err());
-        assert!("0".parse::<PartyRef>().is_err());
-        assert_eq!(PartyRef::Local(4).to_string(), "local:4");
-    }
-}
-
 // ---- store operations: shifts, cash, returns, rescue ------------------------------------
 
 /// The cash counted at a shift's close: a total, or note by note.
@@ -825,4 +740,120 @@ pub struct RescueExportView {
     pub path: PathBuf,
     pub operations: usize,
     pub sha256: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The window and scripts read these shapes; they must not drift.
+    #[test]
+    fn inputs_and_views_keep_their_json_shapes() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            serde_json::to_value(Discount::Percent(d("12.5"))).unwrap(),
+            json!({"kind": "percent", "value": 12.5})
+        );
+        assert_eq!(
+            serde_json::from_value::<Discount>(json!({"kind": "amount", "value": "1.50"})).unwrap(),
+            Discount::Amount(d("1.5"))
+        );
+        assert_eq!(
+            serde_json::from_value::<Discount>(json!({"kind": "none"})).unwrap(),
+            Discount::None
+        );
+        assert_eq!(
+            serde_json::to_value(PartyRef::Local(3)).unwrap(),
+            json!({"local": 3})
+        );
+        assert_eq!(
+            serde_json::from_value::<PartyRef>(json!({"server": 42})).unwrap(),
+            PartyRef::Server(42)
+        );
+        let payment: PaymentInput =
+            serde_json::from_value(json!({"payment_type_id": 2, "tendered": 20})).unwrap();
+        assert_eq!(payment.tendered, Some(d("20")));
+        let product = ProductView {
+            id: 1,
+            product_code: Some("C1".into()),
+            barcode: None,
+            product_name: "Tea".into(),
+            product_sale_price: d("2.50"),
+            vat_rate: d("5"),
+            stock: d("7.25"),
+            category_id: Some(3),
+        };
+        let json = serde_json::to_value(&product).unwrap();
+        for key in [
+            "id",
+            "productCode",
+            "productName",
+            "productSalePrice",
+            "stock",
+            "vat_rate",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        assert_eq!(json["stock"].to_string(), "7.25");
+    }
+
+    #[test]
+    fn store_operation_inputs_keep_their_json_shapes() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            serde_json::from_value::<CountedCash>(json!({"total": "122.25"})).unwrap(),
+            CountedCash::Total(d("122.25"))
+        );
+        let counted: CountedCash = serde_json::from_value(
+            json!({"denominations": [{"value": 20, "count": 5}, {"value": 0.05, "count": 3}]}),
+        )
+        .unwrap();
+        assert_eq!(counted.total(), d("100.15"));
+        assert_eq!(
+            serde_json::from_value::<RefundInput>(json!({"payment_type": 2})).unwrap(),
+            RefundInput::PaymentType(2)
+        );
+        assert_eq!(
+            serde_json::from_value::<RefundInput>(json!("cash")).unwrap(),
+            RefundInput::Cash
+        );
+        let line: ReturnLineInput =
+            serde_json::from_value(json!({"item": {"code": "COLA0"}, "quantity": 2})).unwrap();
+        assert_eq!(line.item, ReturnItem::Code("COLA0".into()));
+        let line: ReturnLineInput =
+            serde_json::from_value(json!({"item": {"line_no": 3}, "quantity": "0.5"})).unwrap();
+        assert_eq!(
+            (line.item, line.quantity),
+            (ReturnItem::LineNo(3), d("0.5"))
+        );
+    }
+
+    #[test]
+    fn typed_discounts_and_customers_parse_or_say_why() {
+        assert_eq!(
+            "10%".parse::<Discount>().unwrap(),
+            Discount::Percent(Decimal::TEN)
+        );
+        assert_eq!(
+            "2.5".parse::<Discount>().unwrap(),
+            Discount::Amount(Decimal::new(25, 1))
+        );
+        assert_eq!("0".parse::<Discount>().unwrap(), Discount::None);
+        assert!("-1"
+            .parse::<Discount>()
+            .unwrap_err()
+            .message
+            .contains("negative"));
+        assert!("ten"
+            .parse::<Discount>()
+            .unwrap_err()
+            .message
+            .starts_with("discount:"));
+        assert_eq!("local:4".parse::<PartyRef>().unwrap(), PartyRef::Local(4));
+        assert_eq!(" 17 ".parse::<PartyRef>().unwrap(), PartyRef::Server(17));
+        assert!("local:x".parse::<PartyRef>().is_err());
+        assert!("0".parse::<PartyRef>().is_err());
+        assert_eq!(PartyRef::Local(4).to_string(), "local:4");
+    }
 }
