@@ -22,7 +22,7 @@ use pos_protocol::page::{PageQuery, Paged, Pagination};
 use pos_protocol::DataResponse;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value as Json_};
+use serde_json::{Map, Value as JsonValue};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -45,7 +45,7 @@ const SERVER_FIELDS: &[&str] = &[
 
 /// Turns stored records into the protocol type; a mismatch is our bug, so a 500.
 pub(crate) fn typed<E: DeserializeOwned>(spec: &ResourceSpec, record: Record) -> ApiResult<E> {
-    serde_json::from_value(Json_::Object(record)).map_err(|e| {
+    serde_json::from_value(JsonValue::Object(record)).map_err(|e| {
         ApiError::internal(format!(
             "stored {} does not match its type: {e}",
             spec.entity_type
@@ -65,11 +65,11 @@ pub(crate) async fn complete(
     }
     let ids: Vec<i64> = records
         .iter()
-        .filter_map(|r| r.get("id").and_then(Json_::as_i64))
+        .filter_map(|r| r.get("id").and_then(JsonValue::as_i64))
         .collect();
     let totals = stock_totals(store.stock_quantities(business_id, &ids).await?);
     for record in records.iter_mut() {
-        let id = record.get("id").and_then(Json_::as_i64).unwrap_or_default();
+        let id = record.get("id").and_then(JsonValue::as_i64).unwrap_or_default();
         let total = totals.get(&id).copied().unwrap_or(Decimal::ZERO);
         let json = pos_protocol::money::exact::serialize(&total, serde_json::value::Serializer)
             .map_err(ApiError::internal)?;
@@ -91,13 +91,13 @@ async fn completed_one(
 }
 
 fn is_live(record: &Record) -> bool {
-    record.get("deleted_at").is_none_or(Json_::is_null)
+    record.get("deleted_at").is_none_or(JsonValue::is_null)
 }
 
 fn version_of(record: &Record) -> i64 {
     record
         .get("version")
-        .and_then(Json_::as_i64)
+        .and_then(JsonValue::as_i64)
         .unwrap_or_default()
 }
 
@@ -172,7 +172,7 @@ pub async fn create_record(
     store: &dyn Store,
     spec: &'static ResourceSpec,
     business_id: i64,
-    body: &Map<String, Json_>,
+    body: &Map<String, JsonValue>,
 ) -> ApiResult<Record> {
     let mut values = parse_fields(spec, body, true)?;
     check_references(store, business_id, &values).await?;
@@ -197,7 +197,7 @@ pub async fn create<E: DeserializeOwned>(
     state: &AppState,
     user: &AuthUser,
     spec: &'static ResourceSpec,
-    body: Json_,
+    body: JsonValue,
 ) -> ApiResult<(StatusCode, Json<DataResponse<E>>)> {
     user.require(spec.write_role, &format!("create a {}", spec.entity_type))?;
     let body = as_object(body)?;
@@ -215,7 +215,7 @@ pub async fn create<E: DeserializeOwned>(
 fn expected_version(
     user: &AuthUser,
     headers: &HeaderMap,
-    body: Option<&Map<String, Json_>>,
+    body: Option<&Map<String, JsonValue>>,
 ) -> ApiResult<Option<i64>> {
     let forced = headers
         .get(FORCE_UPDATE_HEADER)
@@ -268,7 +268,7 @@ async fn explain_miss(
                     entity_id: id,
                     client_version,
                     server_version,
-                    server_data: Json_::Object(server),
+                    server_data: JsonValue::Object(server),
                 }),
                 Err(err) => err,
             }
@@ -284,7 +284,7 @@ pub async fn update<E: DeserializeOwned>(
     spec: &'static ResourceSpec,
     id: i64,
     headers: &HeaderMap,
-    body: Json_,
+    body: JsonValue,
 ) -> ApiResult<Json<DataResponse<E>>> {
     user.require(spec.write_role, &format!("change a {}", spec.entity_type))?;
     let body = as_object(body)?;
@@ -353,9 +353,9 @@ pub async fn delete<E: DeserializeOwned>(
     }
 }
 
-fn as_object(body: Json_) -> ApiResult<Map<String, Json_>> {
+fn as_object(body: JsonValue) -> ApiResult<Map<String, JsonValue>> {
     match body {
-        Json_::Object(map) => Ok(map),
+        JsonValue::Object(map) => Ok(map),
         _ => Err(ApiError::invalid_field("body", "expected a JSON object")),
     }
 }
@@ -364,7 +364,7 @@ fn as_object(body: Json_) -> ApiResult<Map<String, Json_>> {
 /// a problem per field. Unknown fields are ignored.
 fn parse_fields(
     spec: &'static ResourceSpec,
-    body: &Map<String, Json_>,
+    body: &Map<String, JsonValue>,
     creating: bool,
 ) -> ApiResult<Vec<(&'static Field, Value)>> {
     let mut values = Vec::new();
@@ -402,7 +402,7 @@ fn null_of(kind: FieldKind) -> Value {
     }
 }
 
-fn parse_value(field: &Field, raw: &Json_) -> Result<Value, String> {
+fn parse_value(field: &Field, raw: &JsonValue) -> Result<Value, String> {
     if raw.is_null() {
         return if field.nullable {
             Ok(null_of(field.kind))
@@ -439,10 +439,10 @@ fn parse_value(field: &Field, raw: &Json_) -> Result<Value, String> {
             .map(|n| Value::Int(Some(n)))
             .ok_or_else(|| "must be the id of an existing record".into()),
         FieldKind::Bool => match raw {
-            Json_::Bool(b) => Ok(Value::Bool(Some(*b))),
+            JsonValue::Bool(b) => Ok(Value::Bool(Some(*b))),
             // Old clients send 1 and 0.
-            Json_::Number(n) if n.as_i64() == Some(1) => Ok(Value::Bool(Some(true))),
-            Json_::Number(n) if n.as_i64() == Some(0) => Ok(Value::Bool(Some(false))),
+            JsonValue::Number(n) if n.as_i64() == Some(1) => Ok(Value::Bool(Some(true))),
+            JsonValue::Number(n) if n.as_i64() == Some(0) => Ok(Value::Bool(Some(false))),
             _ => Err("must be true or false".into()),
         },
         FieldKind::Decimal { places } => {
