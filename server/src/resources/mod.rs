@@ -69,7 +69,10 @@ pub(crate) async fn complete(
         .collect();
     let totals = stock_totals(store.stock_quantities(business_id, &ids).await?);
     for record in records.iter_mut() {
-        let id = record.get("id").and_then(JsonValue::as_i64).unwrap_or_default();
+        let id = record
+            .get("id")
+            .and_then(JsonValue::as_i64)
+            .unwrap_or_default();
         let total = totals.get(&id).copied().unwrap_or(Decimal::ZERO);
         let json = pos_protocol::money::exact::serialize(&total, serde_json::value::Serializer)
             .map_err(ApiError::internal)?;

@@ -178,7 +178,8 @@ pub fn live_after(d: Dialect, spec: &ResourceSpec) -> String {
 
 /// Rows stamped after a cursor, in stamp order, with their stamp as `cursor_txid` and
 /// `change_seq`. Parameters: 1 business, 2 cursor txid, 3 cursor seq, 4 snapshot xmin
-/// (PostgreSQL only; SQLite leaves 2 and 4 unused), 5 changed since (or null), 6 limit. `scope` is the business column.
+/// (PostgreSQL only; SQLite leaves 2 and 4 unused), 5 changed at or after (a row written in
+/// the same millisecond as an old client's last sync is sent again rather than missed) (or null), 6 limit. `scope` is the business column.
 pub fn changed_after(d: Dialect, table: &str, select: &str, scope: &str) -> String {
     match d {
         // Only transactions below the snapshot's xmin have all finished: a change still in
@@ -187,14 +188,14 @@ pub fn changed_after(d: Dialect, table: &str, select: &str, scope: &str) -> Stri
             "SELECT {select}, change_seq, (change_txid::text)::bigint AS cursor_txid FROM {table} \
              WHERE {scope} = $1 AND (change_txid, change_seq) > (($2::bigint)::text::xid8, $3) \
              AND change_txid < ($4::bigint)::text::xid8 \
-             AND ($5::timestamptz IS NULL OR updated_at > $5) \
+             AND ($5::timestamptz IS NULL OR updated_at >= $5) \
              ORDER BY change_txid, change_seq LIMIT $6"
         ),
         // One writer at a time: stamps follow commit order, so the sequence alone is safe.
         Dialect::Sqlite => format!(
             "SELECT {select}, change_seq, 0 AS cursor_txid FROM {table} \
              WHERE {scope} = ?1 AND change_seq > ?3 \
-             AND (?5 IS NULL OR updated_at > ?5) \
+             AND (?5 IS NULL OR updated_at >= ?5) \
              ORDER BY change_seq LIMIT ?6"
         ),
     }
