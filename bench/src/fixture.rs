@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use pos_engine::credentials::CREDENTIALS_ENV;
 use pos_engine::{CompletedSale, Engine, EngineConfig, PaymentInput};
 use pos_protocol::auth::{Role, SignInData, UserSummary};
+use pos_protocol::sync::FullData;
 use pos_protocol::Decimal;
 
 use crate::dataset::{Dataset, DatasetConfig};
@@ -47,12 +48,36 @@ pub fn open_engine(data_dir: &Path) -> Result<Engine> {
 }
 
 /// What loading the full download took.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadReport {
     pub pages: usize,
     pub records: u64,
     /// Time inside `Engine::apply_full_page` only (making the pages is not counted).
     pub apply: Duration,
+    /// The same time split by the entity that fills most of each page: (entity, pages, time).
+    pub by_entity: Vec<(&'static str, usize, Duration)>,
+}
+
+/// The entity with the most records in `data`.
+fn main_entity(data: &FullData) -> &'static str {
+    let sizes = [
+        ("categories", data.categories.as_ref().map_or(0, Vec::len)),
+        ("brands", data.brands.as_ref().map_or(0, Vec::len)),
+        ("units", data.units.as_ref().map_or(0, Vec::len)),
+        ("vats", data.vats.as_ref().map_or(0, Vec::len)),
+        (
+            "payment_types",
+            data.payment_types.as_ref().map_or(0, Vec::len),
+        ),
+        ("warehouses", data.warehouses.as_ref().map_or(0, Vec::len)),
+        ("products", data.products.as_ref().map_or(0, Vec::len)),
+        ("stocks", data.stocks.as_ref().map_or(0, Vec::len)),
+        ("parties", data.parties.as_ref().map_or(0, Vec::len)),
+    ];
+    sizes
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or("none", |(name, _)| name)
 }
 
 /// Applies every page of the dataset's full download, as the first sync would.
@@ -65,13 +90,23 @@ pub fn load_full_download(
         pages: 0,
         records: 0,
         apply: Duration::ZERO,
+        by_entity: Vec::new(),
     };
     let mut first_token: Option<String> = None;
     for page in dataset.full_pages(page_size) {
         let started = Instant::now();
         report.records += engine.apply_full_page(&page, first_token.as_deref())?;
-        report.apply += started.elapsed();
+        let took = started.elapsed();
+        report.apply += took;
         report.pages += 1;
+        let entity = main_entity(&page.data);
+        match report.by_entity.iter_mut().find(|(e, _, _)| *e == entity) {
+            Some((_, pages, time)) => {
+                *pages += 1;
+                *time += took;
+            }
+            None => report.by_entity.push((entity, 1, took)),
+        }
         first_token.get_or_insert(page.sync_token);
     }
     Ok(report)

@@ -49,6 +49,15 @@ impl Samples {
         self.durations.iter().max().copied().unwrap_or_default()
     }
 
+    /// The samples taken in positions `range` (in the order they were pushed).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Samples {
+        let end = range.end.min(self.durations.len());
+        let start = range.start.min(end);
+        Samples {
+            durations: self.durations[start..end].to_vec(),
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         Summary {
             n: self.len(),
