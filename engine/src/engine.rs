@@ -793,6 +793,22 @@ impl Engine {
         })
     }
 
+    /// Opens the drawer with no sale (a kick through the printer is the window's part); logged
+    /// as a `drawer_open` cash movement of the open shift with the reason.
+    pub fn shift_drawer_open(&self, reason: &str) -> Result<CashMovementView> {
+        self.cashier_write(|tx, cashier, minor_units, stamp| {
+            shifts::move_cash(
+                tx,
+                pos_protocol::store_ops::CashMovementKind::DrawerOpen,
+                Decimal::ZERO,
+                reason,
+                cashier,
+                minor_units,
+                stamp,
+            )
+        })
+    }
+
     /// The X report of the open shift, or the Z report of the last closed one.
     pub fn shift_report(&self) -> Result<ShiftReport> {
         self.inner.store.read(shifts::current_report)

@@ -20,6 +20,8 @@ use crate::views::{RefundInput, ReturnItem, ReturnLineInput, ReturnLineView, Ret
 
 struct SaleHead {
     local_id: i64,
+    /// State of the sale's own operation.
+    state: String,
     offline_invoice_no: String,
     key: String,
     server_id: Option<i64>,
@@ -43,14 +45,16 @@ struct SoldLine {
 fn find_sale(conn: &Connection, invoice: &str) -> Result<SaleHead> {
     let invoice = invoice.trim();
     conn.query_row(
-        "SELECT local_id, offline_invoice_no, client_reference, server_id, outbox_id,
-                party_id IS NOT NULL OR party_local_id IS NOT NULL
-         FROM sales WHERE offline_invoice_no = ?1 OR invoice_number = ?1
-         ORDER BY local_id LIMIT 1",
+        "SELECT s.local_id, s.offline_invoice_no, s.client_reference, s.server_id, s.outbox_id,
+                s.party_id IS NOT NULL OR s.party_local_id IS NOT NULL, o.state
+         FROM sales s JOIN outbox o ON o.id = s.outbox_id
+         WHERE s.offline_invoice_no = ?1 OR s.invoice_number = ?1
+         ORDER BY s.local_id LIMIT 1",
         [invoice],
         |r| {
             Ok(SaleHead {
                 local_id: r.get(0)?,
+                state: r.get(6)?,
                 offline_invoice_no: r.get(1)?,
                 key: r.get(2)?,
                 server_id: r.get(3)?,
@@ -180,6 +184,15 @@ pub fn return_sale(
         ));
     }
     let sale = find_sale(tx, invoice)?;
+    if sale.state == "discarded" {
+        return Err(EngineError::new(
+            ErrorCode::InvalidState,
+            format!(
+                "sale {} was discarded from the queue and never reached the server: nothing to return against",
+                sale.offline_invoice_no
+            ),
+        ));
+    }
     let mut lines = sold_lines(tx, sale.local_id)?;
 
     // Quantities asked per sale line, in thousandths.

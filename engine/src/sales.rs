@@ -398,7 +398,7 @@ pub fn detail(conn: &Connection, local_id: i64) -> Result<SaleDetail> {
     sale.customer = party.map(|p| parties::party(conn, p)).transpose()?;
     let mut stmt = conn.prepare_cached(
         "SELECT line_no, product_id, stock_id, name, quantity_milli, price, line_discount,
-                cart_discount_share, vat_rate, vat_amount, total
+                cart_discount_share, vat_rate, vat_amount, total, returned_milli
          FROM sale_lines WHERE sale_local_id = ?1 ORDER BY line_no",
     )?;
     let lines = stmt.query_map([local_id], |r| {
@@ -413,6 +413,7 @@ pub fn detail(conn: &Connection, local_id: i64) -> Result<SaleDetail> {
             vat_rate: dec_col(r, 8)?,
             vat_amount: dec_col(r, 9)?,
             total: dec_col(r, 10)?,
+            returned: from_milli(r.get(11)?),
         })
     })?;
     sale.lines = lines.collect::<rusqlite::Result<_>>()?;

@@ -370,6 +370,9 @@ pub struct SaleLineView {
     pub vat_amount: Decimal,
     #[serde(with = "exact")]
     pub total: Decimal,
+    /// Quantity already returned against this line (what is left: quantity − returned).
+    #[serde(with = "exact", default)]
+    pub returned: Decimal,
 }
 
 /// One sale with everything a receipt prints.

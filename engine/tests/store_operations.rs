@@ -263,6 +263,14 @@ fn a_closed_shift_cannot_change() {
         ErrorCode::InvalidState,
         "one open shift at a time"
     );
+    // A no-sale drawer opening is logged and moves no money.
+    let opened = engine.shift_drawer_open("customer wanted change").unwrap();
+    assert_eq!(opened.kind, CashMovementKind::DrawerOpen);
+    assert_eq!(opened.amount, d("0"));
+    let logged: CashMovementCreate =
+        serde_json::from_value(engine.queue().unwrap()[1].payload.clone()).unwrap();
+    assert_eq!(logged.kind, CashMovementKind::DrawerOpen);
+    assert_eq!(logged.reason.as_deref(), Some("customer wanted change"));
     let z = engine.shift_close(CountedCash::Total(d("10"))).unwrap();
     assert_eq!(z.difference, Some(d("0")));
 
@@ -429,6 +437,11 @@ fn returns_never_exceed_what_is_left_and_put_the_stock_back() {
     drop(engine);
     let engine = open(dir.path());
     assert_eq!(shown_stock(&engine, "COLA0"), d("24"));
+    let history = engine.sale(sale.local_id).unwrap();
+    assert_eq!(
+        (history.lines[0].returned, history.lines[1].returned),
+        (d("3"), d("0"))
+    );
     let again = engine
         .return_sale(
             &sale.offline_invoice_no,
@@ -585,4 +598,17 @@ fn rescue_export_holds_every_unsynced_operation_with_a_checksum_and_no_token() {
         .queue_discard(queue[2].id, "customer kept it")
         .unwrap();
     assert_eq!(engine.rescue_export(&path).unwrap().operations, 2);
+    // Nothing can be returned against a sale that was discarded.
+    engine
+        .queue_discard(queue[1].id, "rung up twice by mistake")
+        .unwrap();
+    let refused = engine
+        .return_sale(
+            &sale.offline_invoice_no,
+            vec![item("COLA0", "1")],
+            RefundInput::Cash,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::InvalidState);
+    assert!(refused.message.contains("discarded"), "{}", refused.message);
 }

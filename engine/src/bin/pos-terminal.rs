@@ -164,6 +164,11 @@ enum ShiftAction {
         #[arg(long)]
         reason: String,
     },
+    /// Open the drawer with no sale (logged with the reason).
+    OpenDrawer {
+        #[arg(long)]
+        reason: String,
+    },
     /// X report of the open shift, or Z report of the last closed one.
     Report,
     /// Close the open shift with the cash counted (a total, or --count VALUE:COUNT per
@@ -675,6 +680,10 @@ fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, Eng
         }
         ShiftAction::PayOut { amount, reason } => {
             let movement = engine.shift_pay_out(parse_amount("amount", &amount)?, &reason)?;
+            print_movement(&movement, json)?;
+        }
+        ShiftAction::OpenDrawer { reason } => {
+            let movement = engine.shift_drawer_open(&reason)?;
             print_movement(&movement, json)?;
         }
         ShiftAction::Report => {
