@@ -145,6 +145,18 @@ fn returns_and_rescue_export_on_the_command_line() {
     .contains("customer"));
     assert!(refused(dir, &["return", "OFF-NONE-1", "--item", "COLA0:1"]).contains("OFF-NONE-1"));
 
+    assert!(refused(
+        dir,
+        &[
+            "return",
+            sale,
+            "--item",
+            "COLA0:1",
+            "--refund",
+            "payment-type:voucher"
+        ]
+    )
+    .contains("refund: no payment type named 'voucher'"));
     let stock = |dir: &std::path::Path| {
         json(&ok(dir, &["products", "search", "COLA0", "--json"]))[0]["stock"].to_string()
     };
@@ -181,4 +193,22 @@ fn returns_and_rescue_export_on_the_command_line() {
         .collect();
     assert_eq!(entities, ["sale", "sale_return"]);
     assert_eq!(rescue["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn selling_without_a_shift_is_refused_when_the_business_requires_shifts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = settings(true, false, 2);
+    rules.shifts_required = true;
+    drop(seeded_with(dir.path(), rules));
+    let dir = dir.path();
+    let refusal = refused(dir, &["sell", "--item", "COLA0:1"]);
+    assert!(refusal.contains("no_open_shift"), "{refusal}");
+    ok(dir, &["shift", "open", "--float", "0"]);
+    assert!(ok(dir, &["sell", "--item", "COLA0:1"]).starts_with("OFF-"));
+    let drawer = json(&ok(
+        dir,
+        &["shift", "open-drawer", "--reason", "no sale", "--json"],
+    ));
+    assert_eq!(drawer["kind"], "drawer_open");
 }

@@ -380,7 +380,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             if let Some(customer) = customer {
                 engine.cart_set_customer(Some(customer.parse::<PartyRef>()?))?;
             }
-            let payment_type_id = payment_type_named(&engine, pay.as_deref())?;
+            let payment_type_id = payment_type_named(&engine, "pay", pay.as_deref())?;
             let tendered = paid.map(|p| parse_amount("paid", &p)).transpose()?;
             let sale = engine.complete_sale(PaymentInput {
                 payment_type_id,
@@ -584,7 +584,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                     note,
                 },
         } => {
-            let payment_type_id = payment_type_named(&engine, pay.as_deref())?;
+            let payment_type_id = payment_type_named(&engine, "pay", pay.as_deref())?;
             let collected = engine.collect_due(
                 customer.parse::<PartyRef>()?,
                 parse_amount("amount", &amount)?,
@@ -618,7 +618,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 "due" => RefundInput::Due,
                 other => match other.strip_prefix("payment-type:") {
                     Some(name) => RefundInput::PaymentType(
-                        payment_type_named(&engine, Some(name))?.unwrap_or_default(),
+                        payment_type_named(&engine, "refund", Some(name))?.unwrap_or_default(),
                     ),
                     None => {
                         return Err(EngineError::invalid(format!(
@@ -811,7 +811,11 @@ fn print_report(r: &ShiftReport) {
 }
 
 /// The id of the payment type called `name` (any case); None for none given.
-fn payment_type_named(engine: &Engine, name: Option<&str>) -> Result<Option<i64>, EngineError> {
+fn payment_type_named(
+    engine: &Engine,
+    field: &str,
+    name: Option<&str>,
+) -> Result<Option<i64>, EngineError> {
     let Some(name) = name else {
         return Ok(None);
     };
@@ -820,7 +824,7 @@ fn payment_type_named(engine: &Engine, name: Option<&str>) -> Result<Option<i64>
         .into_iter()
         .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
         .map(|p| Some(p.id))
-        .ok_or_else(|| EngineError::invalid(format!("pay: no payment type named '{name}'")))
+        .ok_or_else(|| EngineError::invalid(format!("{field}: no payment type named '{name}'")))
 }
 
 fn state_name(state: pos_engine::SyncState) -> String {
