@@ -22,6 +22,8 @@ struct SaleHead {
     local_id: i64,
     /// State of the sale's own operation.
     state: String,
+    /// What the customer paid (the rest stayed as their due).
+    paid: Decimal,
     offline_invoice_no: String,
     key: String,
     server_id: Option<i64>,
@@ -46,7 +48,7 @@ fn find_sale(conn: &Connection, invoice: &str) -> Result<SaleHead> {
     let invoice = invoice.trim();
     conn.query_row(
         "SELECT s.local_id, s.offline_invoice_no, s.client_reference, s.server_id, s.outbox_id,
-                s.party_id IS NOT NULL OR s.party_local_id IS NOT NULL, o.state
+                s.party_id IS NOT NULL OR s.party_local_id IS NOT NULL, o.state, s.paid_amount
          FROM sales s JOIN outbox o ON o.id = s.outbox_id
          WHERE s.offline_invoice_no = ?1 OR s.invoice_number = ?1
          ORDER BY s.local_id LIMIT 1",
@@ -55,6 +57,7 @@ fn find_sale(conn: &Connection, invoice: &str) -> Result<SaleHead> {
             Ok(SaleHead {
                 local_id: r.get(0)?,
                 state: r.get(6)?,
+                paid: dec_col(r, 7)?,
                 offline_invoice_no: r.get(1)?,
                 key: r.get(2)?,
                 server_id: r.get(3)?,
@@ -320,6 +323,24 @@ pub fn return_sale(
             amount,
             vat,
         ));
+    }
+
+    if method != RefundMethod::Due {
+        // Money back can only be money that was paid; what was left owing comes off the due.
+        let mut refunded = tx.prepare_cached(
+            "SELECT refund_amount FROM sale_returns WHERE sale_local_id = ?1 AND refund_method != 'due'",
+        )?;
+        let mut paid_back = Decimal::ZERO;
+        for amount in refunded.query_map([sale.local_id], |r| dec_col(r, 0))? {
+            paid_back += amount?;
+        }
+        let refundable = (sale.paid - paid_back).max(Decimal::ZERO);
+        if refund_amount > refundable {
+            return Err(EngineError::invalid(format!(
+                "refund: {refund_amount} is more than the {refundable} paid on sale {} and not yet refunded; refund against the customer's due instead",
+                sale.offline_invoice_no
+            )));
+        }
     }
 
     let key = uuid::Uuid::new_v4().to_string();

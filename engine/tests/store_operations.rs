@@ -612,3 +612,62 @@ fn rescue_export_holds_every_unsynced_operation_with_a_checksum_and_no_token() {
     assert_eq!(refused.code, ErrorCode::InvalidState);
     assert!(refused.message.contains("discarded"), "{}", refused.message);
 }
+
+#[test]
+fn money_back_is_never_more_than_was_paid_the_rest_comes_off_the_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = seeded(dir.path());
+    let alice = engine.customers("Alice").unwrap()[0].party_ref;
+    // 2 × 2.49 + 5% VAT = 5.23, of which 2.00 paid and 3.23 left owing.
+    engine.cart_add_code("OJ1", d("2")).unwrap();
+    engine.cart_set_customer(Some(alice)).unwrap();
+    let sale = engine.complete_sale(pay(CASH, "2.00")).unwrap();
+    assert_eq!((sale.total, sale.due), (d("5.23"), d("3.23")));
+
+    let refused = engine
+        .return_sale(
+            &sale.offline_invoice_no,
+            vec![item("OJ1", "2")],
+            RefundInput::Cash,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::InvalidInput);
+    assert!(
+        refused.message.contains("more than the 2 paid on sale"),
+        "{}",
+        refused.message
+    );
+
+    // One bottle (2.62) against the due; the other (2.61, what is left of the line) is more
+    // than the 2.00 paid, so it goes against the due too.
+    let first = engine
+        .return_sale(
+            &sale.offline_invoice_no,
+            vec![item("OJ1", "1")],
+            RefundInput::Due,
+        )
+        .unwrap();
+    assert_eq!(first.refund_amount, d("2.62"));
+    assert_eq!(first.refund_method, RefundMethod::Due);
+    assert!(engine
+        .return_sale(
+            &sale.offline_invoice_no,
+            vec![item("OJ1", "1")],
+            RefundInput::Cash
+        )
+        .is_err());
+    let second = engine
+        .return_sale(
+            &sale.offline_invoice_no,
+            vec![item("OJ1", "1")],
+            RefundInput::Due,
+        )
+        .unwrap();
+    assert_eq!(second.refund_amount, d("2.61"));
+    let ret: SaleReturnCreate =
+        serde_json::from_value(engine.queue().unwrap().last().unwrap().payload.clone()).unwrap();
+    assert_eq!(
+        (ret.refund_method, ret.payment_type_id),
+        (RefundMethod::Due, None)
+    );
+}
