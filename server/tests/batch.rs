@@ -630,7 +630,29 @@ async fn a_manager_resolves_stock_discrepancies(backend: Backend) {
     assert_eq!(resolved["pagination"]["total"], 1);
 }
 
+async fn a_whole_batch_can_carry_one_key(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let post = || {
+        server
+            .request(Method::POST, "/api/v1/sync/batch", &cashier)
+            .header("X-Device-ID", "till-1")
+            .header("X-Idempotency-Key", "batch-0001")
+            .json(&json!({"operations": [credit_sale("k1", "ref-1", "s1", json!({"party_id": 1}), 1)]}))
+            .send()
+    };
+    let first = post().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let (_, first) = json(first).await;
+    let second = post().await.unwrap();
+    assert_eq!(second.headers()["x-idempotency-replayed"], "true");
+    let (_, second) = json(second).await;
+    assert_eq!(second["results"], first["results"]);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 1);
+}
+
 on_both_databases!(
+    a_whole_batch_can_carry_one_key,
     a_manager_resolves_stock_discrepancies,
     nothing_moves_twice_after_the_keys_are_cleaned_up,
     a_batch_applies_exactly_once,
