@@ -117,6 +117,19 @@ after(async () => {
 });
 
 test("a cashier signs in, sells by scanner and keyboard, sells offline, and every sale reaches the server once", async () => {
+  try {
+    await sellAndSync();
+  } catch (e) {
+    // Keep what the window showed for whoever reads the failure.
+    const png = await driver.screenshot().catch(() => null);
+    if (png) writeFileSync(join(WORK, "failure.png"), Buffer.from(png, "base64"));
+    const text = await driver.execute("return document.body.innerText").catch(() => "?");
+    console.error(`window text at failure:\n${text}\n(screenshot: ${join(WORK, "failure.png")})`);
+    throw e;
+  }
+});
+
+async function sellAndSync() {
   // First start: server address, account, till name.
   const serverField = await driver.waitFor('input[name="server"]');
   await driver.clear(serverField);
@@ -196,4 +209,4 @@ test("a cashier signs in, sells by scanner and keyboard, sells offline, and ever
   await driver.keys(KEY.F6);
   await driver.waitForText('[data-testid="sales-table"]', (t) => t.includes(offlineInvoice) && t.includes(firstInvoice));
   await screenshot("sales-history.png");
-});
+}

@@ -46,12 +46,14 @@ export class WebDriver {
   }
 
   /** Waits until `css` matches at least `count` elements; returns the first id. */
-  async waitFor(css, { timeoutMs = 20000, count = 1 } = {}) {
+  async waitFor(css, { timeoutMs = 20000, count = 1, failOn = ".message.error" } = {}) {
     const deadline = Date.now() + timeoutMs;
     let found = [];
     while (Date.now() < deadline) {
       found = await this.findAll(css);
       if (found.length >= count) return found[0];
+      const [problem] = failOn ? await this.findAll(failOn) : [];
+      if (problem) throw new Error(`waiting for ${css}, the app said: ${await this.text(problem)}`);
       await sleep(100);
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} × ${css} (found ${found.length})`);
