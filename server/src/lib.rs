@@ -10,6 +10,7 @@
 //! database).
 
 pub mod auth;
+pub mod devices;
 pub mod discrepancies;
 pub mod error;
 pub mod extract;
@@ -97,6 +98,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::full))
         .routes(routes!(sync::changes))
         .routes(routes!(sync::batch::batch))
+        .routes(routes!(devices::list))
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())

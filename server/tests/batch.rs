@@ -147,6 +147,30 @@ async fn a_batch_applies_exactly_once(backend: Backend) {
     )
     .await;
     assert_eq!(registered["data"]["last_offline_seq"], 7);
+    let (status, _) = json(
+        server
+            .request(Method::GET, "/api/v1/devices", &cashier)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, devices) = json(
+        server
+            .request(Method::GET, "/api/v1/devices", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(devices["data"][0]["device_id"], "till-abcd");
+    assert_eq!(devices["data"][0]["last_offline_seq"], 7);
+    assert!(
+        devices["data"][0]["last_sync_at"].is_string(),
+        "a batch moves last_sync_at"
+    );
 
     // The same key with another operation is refused, and nothing moves.
     let (status, reused) = send(
