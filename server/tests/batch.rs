@@ -675,7 +675,73 @@ async fn a_whole_batch_can_carry_one_key(backend: Backend) {
     assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 1);
 }
 
+async fn shifts_and_cash_movements_travel_with_their_sales(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let mut sale = credit_sale(
+        "sale-in-shift",
+        "ref-shift-sale",
+        "s1",
+        json!({"party_id": 1}),
+        1,
+    );
+    sale["data"]["shift_local_id"] = json!("sh1");
+    let close = json!({"idempotency_key": "close-1", "entity": "shift", "action": "close",
+        "data": {"local_id": "sh1", "closed_at": "2026-11-25T18:00:00.000Z", "counted_cash": 120,
+                 "expected_cash": 125, "counted_denominations": [{"value": 20, "count": 6}]}});
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([
+            {"idempotency_key": "open-1", "entity": "shift", "action": "open",
+             "data": {"local_id": "sh1", "client_reference": "shift-ref-1", "opened_at": "2026-11-25T08:00:00.000Z", "opening_float": 100}},
+            {"idempotency_key": "pay-in-1", "entity": "cash_movement", "action": "create",
+             "data": {"local_id": "cm1", "shift_local_id": "sh1", "kind": "pay_in", "amount": 25, "reason": "change from the bank"}},
+            sale,
+            close.clone(),
+            {"idempotency_key": "lost-1", "entity": "cash_movement", "action": "create",
+             "data": {"local_id": "cm2", "shift_id": 999, "kind": "pay_out", "amount": 5}},
+        ]),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "created");
+    assert_eq!(results[1]["status"], "created");
+    assert_eq!(results[2]["status"], "created");
+    assert_eq!(results[3]["status"], "updated");
+    assert_eq!(results[4]["error_code"], "SHIFT_NOT_FOUND");
+    let shift_id = results[0]["server_id"].as_i64().unwrap();
+    assert_eq!(
+        server
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM sales WHERE shift_id = {shift_id}"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(
+        server.scalar("SELECT COUNT(*) FROM cash_movements").await,
+        1
+    );
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM shifts WHERE status = 'closed'")
+            .await,
+        1
+    );
+    // Closing again under a new key changes nothing.
+    let mut again = close;
+    again["idempotency_key"] = json!("close-1-again");
+    let (status, body) = send(&server, &cashier, "till-1", json!([again])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["status"], "skipped");
+    assert_eq!(body["results"][0]["server_id"], shift_id);
+}
+
 on_both_databases!(
+    shifts_and_cash_movements_travel_with_their_sales,
     a_whole_batch_can_carry_one_key,
     a_manager_resolves_stock_discrepancies,
     nothing_moves_twice_after_the_keys_are_cleaned_up,

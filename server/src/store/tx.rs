@@ -122,6 +122,7 @@ pub struct NewSale<'a> {
     pub offline_timestamp: Option<DateTime<Utc>>,
     pub totals_mismatch: bool,
     pub meta: Option<String>,
+    pub shift_id: Option<i64>,
     pub now: DateTime<Utc>,
 }
 
@@ -496,9 +497,9 @@ impl SyncTx {
                 "INSERT INTO sales (business_id, invoice_number, user_id, device_id, client_reference, \
                  offline_invoice_no, local_id, party_id, payment_type_id, total_amount, discount_amount, \
                  vat_amount, vat_percent, paid_amount, due_amount, change_amount, is_paid, loss_profit, \
-                 sale_date, offline_timestamp, totals_mismatch, meta, version, created_at, updated_at) \
+                 sale_date, offline_timestamp, totals_mismatch, meta, version, created_at, updated_at, shift_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20, $21, $22::jsonb, 1, $23, $23) RETURNING id",
+                 $19, $20, $21, $22::jsonb, 1, $23, $23, $24) RETURNING id",
                 &[
                     int(sale.business_id),
                     text(sale.invoice_number),
@@ -523,6 +524,7 @@ impl SyncTx {
                     Value::Bool(Some(sale.totals_mismatch)),
                     Value::Json(sale.meta.clone()),
                     time(sale.now),
+                    opt_int(sale.shift_id),
                 ],
                 &[Column::Int],
             )
@@ -745,6 +747,159 @@ impl SyncTx {
             invoice_number: None,
             version: 1,
             created_at: due.now,
+        })
+    }
+
+    /// A shift of the business by id or client reference, and whether it is closed.
+    pub async fn shift(
+        &mut self,
+        business_id: i64,
+        id: Option<i64>,
+        client_reference: Option<&str>,
+    ) -> StoreResult<Option<(DocumentRef, bool)>> {
+        let row = self
+            .one(
+                "SELECT id, NULL, version, created_at, status FROM shifts WHERE business_id = $1 \
+                 AND (id = $2 OR client_reference = $3) ORDER BY id LIMIT 1 FOR UPDATE",
+                &[int(business_id), opt_int(id), opt_text(client_reference)],
+                &[
+                    Column::Int,
+                    Column::Text,
+                    Column::Int,
+                    Column::Time,
+                    Column::Text,
+                ],
+            )
+            .await?;
+        row.map(|r| {
+            Ok((
+                DocumentRef {
+                    id: get_int(&r, 0)?,
+                    invoice_number: None,
+                    version: get_int(&r, 2)?,
+                    created_at: get_time(&r, 3)?,
+                },
+                get_text(&r, 4)? == "closed",
+            ))
+        })
+        .transpose()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_shift(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        local_id: Option<&str>,
+        client_reference: Option<&str>,
+        user_id: i64,
+        opened_at: DateTime<Utc>,
+        opening_float: Decimal,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO shifts (business_id, device_id, local_id, client_reference, user_id, opened_at, \
+                 opening_float, note, status, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', 1, $9, $9) RETURNING id",
+                &[
+                    int(business_id),
+                    text(device_id),
+                    opt_text(local_id),
+                    opt_text(client_reference),
+                    int(user_id),
+                    time(opened_at),
+                    dec(opening_float),
+                    opt_text(note),
+                    time(now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a shift insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: None,
+            version: 1,
+            created_at: now,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn close_shift(
+        &mut self,
+        id: i64,
+        closed_at: DateTime<Utc>,
+        counted_cash: Option<Decimal>,
+        counted_denominations: Option<String>,
+        expected_cash: Option<Decimal>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let row = self
+            .one(
+                "UPDATE shifts SET status = 'closed', closed_at = $2, counted_cash = $3, \
+                 counted_denominations = $4::jsonb, expected_cash = $5, note = COALESCE($6, note), \
+                 version = version + 1, updated_at = $7 WHERE id = $1 RETURNING version",
+                &[
+                    int(id),
+                    time(closed_at),
+                    Value::Decimal(counted_cash),
+                    Value::Json(counted_denominations),
+                    Value::Decimal(expected_cash),
+                    opt_text(note),
+                    time(now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a shift update returned nothing".into()))?;
+        get_int(&row, 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_cash_movement(
+        &mut self,
+        business_id: i64,
+        shift_id: i64,
+        user_id: i64,
+        device_id: &str,
+        local_id: Option<&str>,
+        kind: &str,
+        amount: Decimal,
+        reason: Option<&str>,
+        authorised_by: Option<i64>,
+        occurred_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO cash_movements (business_id, shift_id, user_id, device_id, local_id, kind, amount, \
+                 reason, authorised_by, occurred_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                &[
+                    int(business_id),
+                    int(shift_id),
+                    int(user_id),
+                    text(device_id),
+                    opt_text(local_id),
+                    text(kind),
+                    dec(amount),
+                    opt_text(reason),
+                    opt_int(authorised_by),
+                    time(occurred_at),
+                    time(now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a cash movement insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: None,
+            version: 1,
+            created_at: now,
         })
     }
 

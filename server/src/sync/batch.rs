@@ -16,6 +16,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use pos_protocol::entities::Settings as BusinessSettings;
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
+use pos_protocol::store_ops::{CashMovementCreate, ShiftData};
 use pos_protocol::sync::{
     BatchErrorCode, BatchRequest, BatchResponse, BatchSummary, DueCollectionCreate, Operation,
     OperationResult, PartyData, ResultStatus, SaleCreate, Warning, MAX_BATCH_OPERATIONS,
@@ -280,7 +281,11 @@ fn dependencies(op: &Operation) -> Vec<(String, String)> {
             .unwrap_or_else(|| v.to_string())
     };
     let mut out = Vec::new();
-    for (field, entity) in [("party_local_id", "party"), ("sale_local_id", "sale")] {
+    for (field, entity) in [
+        ("party_local_id", "party"),
+        ("sale_local_id", "sale"),
+        ("shift_local_id", "shift"),
+    ] {
         if let Some(v) = op.data.get(field).filter(|v| !v.is_null()) {
             out.push((entity.to_string(), text(v)));
         }
@@ -366,6 +371,9 @@ async fn apply_once(
         ("party", "create") => create_party(ctx, &mut tx, op).await,
         ("party", "update" | "delete") => change_party(ctx, &mut tx, op).await,
         ("due_collection", "create") => collect_due(ctx, &mut tx, op).await,
+        ("shift", "open") => open_shift(ctx, &mut tx, op).await,
+        ("shift", "close") => close_shift(ctx, &mut tx, op).await,
+        ("cash_movement", "create") => record_cash_movement(ctx, &mut tx, op).await,
         (entity, action) => Err(OpFailure::error(
             BatchErrorCode::UnsupportedOperation,
             format!("{entity}/{action} is not supported"),
@@ -584,6 +592,7 @@ async fn create_sale(
             ));
         }
     }
+    let shift_id = resolve_shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref()).await?;
     let paid = sale.paid_amount.unwrap_or(sale.total_amount);
     let due = sale
         .due_amount
@@ -698,6 +707,7 @@ async fn create_sale(
             offline_timestamp: op.offline_timestamp,
             totals_mismatch,
             meta: sale.meta.as_ref().map(|m| m.to_string()),
+            shift_id,
             now: ctx.now,
         })
         .await?;
@@ -1041,6 +1051,216 @@ async fn collect_due(
     let mut result = done(op, ResultStatus::Created, &created, due.local_id.clone());
     result.warnings = warnings;
     Ok(result)
+}
+
+/// The shift an operation names by server id or by this device's local id.
+async fn resolve_shift(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    shift_id: Option<i64>,
+    shift_local_id: Option<&str>,
+) -> OpResult<Option<i64>> {
+    let id = match (shift_id, shift_local_id) {
+        (Some(id), _) => id,
+        (None, Some(local)) => resolve_local(ctx, tx, "shift", local)
+            .await?
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::ShiftNotFound,
+                    format!("no shift was opened as {local} on this device"),
+                )
+            })?,
+        (None, None) => return Ok(None),
+    };
+    match tx.shift(ctx.user.business_id, Some(id), None).await? {
+        Some((shift, _)) => Ok(Some(shift.id)),
+        None => Err(OpFailure::error(
+            BatchErrorCode::ShiftNotFound,
+            format!("shift {id} does not exist"),
+        )),
+    }
+}
+
+async fn open_shift(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let shift: ShiftData = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    if let Some(reference) = &shift.client_reference {
+        if let Some((existing, _)) = tx.shift(business_id, None, Some(reference)).await? {
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &existing,
+                shift.local_id.clone(),
+            ));
+        }
+    }
+    if let Some(local) = &shift.local_id {
+        if let Some(id) = resolve_local(ctx, tx, "shift", local).await? {
+            if let Some((existing, _)) = tx.shift(business_id, Some(id), None).await? {
+                return Ok(done(
+                    op,
+                    ResultStatus::Skipped,
+                    &existing,
+                    shift.local_id.clone(),
+                ));
+            }
+        }
+    }
+    let float = shift.opening_float.unwrap_or(Decimal::ZERO);
+    non_negative("opening_float", float)?;
+    let created = tx
+        .open_shift(
+            business_id,
+            &ctx.device_id,
+            shift.local_id.as_deref(),
+            shift.client_reference.as_deref(),
+            shift.cashier_id.unwrap_or(ctx.user.user_id),
+            shift.opened_at.or(op.offline_timestamp).unwrap_or(ctx.now),
+            float,
+            shift.note.as_deref(),
+            ctx.now,
+        )
+        .await?;
+    if let Some(local) = &shift.local_id {
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "shift",
+            local,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+    }
+    Ok(done(op, ResultStatus::Created, &created, shift.local_id))
+}
+
+/// Closing twice changes nothing: a closed shift cannot be changed.
+async fn close_shift(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let shift: ShiftData = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    let by_local = match (&shift.shift_id, &shift.local_id) {
+        (None, Some(local)) => resolve_local(ctx, tx, "shift", local).await?,
+        _ => None,
+    };
+    let found = tx
+        .shift(
+            business_id,
+            shift.shift_id.or(by_local),
+            shift.client_reference.as_deref(),
+        )
+        .await?;
+    let Some((current, closed)) = found else {
+        return Err(OpFailure::error(
+            BatchErrorCode::ShiftNotFound,
+            "the shift to close does not exist",
+        ));
+    };
+    if closed {
+        return Ok(done(op, ResultStatus::Skipped, &current, shift.local_id));
+    }
+    for (name, value) in [
+        ("counted_cash", shift.counted_cash),
+        ("expected_cash", shift.expected_cash),
+    ] {
+        if let Some(value) = value {
+            non_negative(name, value)?;
+        }
+    }
+    let denominations = shift
+        .counted_denominations
+        .as_ref()
+        .map(|d| serde_json::to_string(d).unwrap_or_default());
+    let version = tx
+        .close_shift(
+            current.id,
+            shift.closed_at.or(op.offline_timestamp).unwrap_or(ctx.now),
+            shift.counted_cash,
+            denominations,
+            shift.expected_cash,
+            shift.note.as_deref(),
+            ctx.now,
+        )
+        .await?;
+    let doc = DocumentRef { version, ..current };
+    Ok(done(op, ResultStatus::Updated, &doc, shift.local_id))
+}
+
+async fn record_cash_movement(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let movement: CashMovementCreate = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    if let Some(local) = &movement.local_id {
+        if let Some(id) = resolve_local(ctx, tx, "cash_movement", local).await? {
+            let doc = DocumentRef {
+                id,
+                invoice_number: None,
+                version: 1,
+                created_at: ctx.now,
+            };
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &doc,
+                movement.local_id.clone(),
+            ));
+        }
+    }
+    non_negative("amount", movement.amount)?;
+    let shift_id = resolve_shift(
+        ctx,
+        tx,
+        movement.shift_id,
+        movement.shift_local_id.as_deref(),
+    )
+    .await?
+    .ok_or_else(|| {
+        OpFailure::error(
+            BatchErrorCode::ShiftNotFound,
+            "a cash movement belongs to a shift",
+        )
+    })?;
+    let created = tx
+        .insert_cash_movement(
+            business_id,
+            shift_id,
+            movement.cashier_id.unwrap_or(ctx.user.user_id),
+            &ctx.device_id,
+            movement.local_id.as_deref(),
+            movement.kind.as_str(),
+            movement.amount,
+            movement.reason.as_deref(),
+            movement.authorised_by,
+            movement
+                .created_at
+                .or(op.offline_timestamp)
+                .unwrap_or(ctx.now),
+            ctx.now,
+        )
+        .await?;
+    if let Some(local) = &movement.local_id {
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "cash_movement",
+            local,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+    }
+    Ok(done(op, ResultStatus::Created, &created, movement.local_id))
 }
 
 #[cfg(test)]
