@@ -740,7 +740,85 @@ async fn shifts_and_cash_movements_travel_with_their_sales(backend: Backend) {
     assert_eq!(body["results"][0]["server_id"], shift_id);
 }
 
+fn sale_return(key: &str, reference: &str, sale_id: i64, quantity: u32) -> Value {
+    json!({"idempotency_key": key, "entity": "sale_return", "action": "create",
+           "data": {"local_id": key, "client_reference": reference, "sale_id": sale_id,
+                    "lines": [{"line_no": 1, "quantity": quantity}], "refund_method": "cash",
+                    "refund_amount": f64::from(quantity) * 0.5}})
+}
+
+async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([credit_sale(
+            "sale-4",
+            "ref-4",
+            "s4",
+            json!({"party_id": 1}),
+            4
+        )]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sale_id = body["results"][0]["server_id"].as_i64().unwrap();
+    assert_eq!(stock_of(&server, 1).await, "16");
+
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([sale_return("ret-a", "return-a", sale_id, 3)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], "created");
+    assert_eq!(stock_of(&server, 1).await, "19", "stock goes back");
+
+    // A second terminal returned 2 more offline: together more than was sold.
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-2",
+        json!([sale_return("ret-b", "return-b", sale_id, 2)]),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["results"][0]["status"], "conflict");
+    assert_eq!(body["results"][0]["error_code"], "RETURN_EXCEEDS_SALE");
+    assert_eq!(stock_of(&server, 1).await, "19", "not put back twice");
+    assert_eq!(
+        server.scalar("SELECT COUNT(*) FROM sync_conflicts").await,
+        1
+    );
+    assert_eq!(
+        server.scalar("SELECT COUNT(*) FROM sale_returns").await,
+        2,
+        "kept: its refund was paid"
+    );
+
+    let (status, body) = send(
+        &server,
+        &cashier,
+        "till-1",
+        json!([sale_return("ret-a-again", "return-a", sale_id, 3)]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["status"], "skipped");
+    let mut bad = sale_return("ret-c", "return-c", sale_id, 1);
+    bad["data"]["lines"][0]["line_no"] = json!(9);
+    let (status, body) = send(&server, &cashier, "till-1", json!([bad])).await;
+    assert_eq!(status, 207);
+    assert_eq!(body["results"][0]["error_code"], "VALIDATION_FAILED");
+    assert_eq!(stock_of(&server, 1).await, "19");
+}
+
 on_both_databases!(
+    returns_put_stock_back_and_over_returns_wait_for_a_manager,
     shifts_and_cash_movements_travel_with_their_sales,
     a_whole_batch_can_carry_one_key,
     a_manager_resolves_stock_discrepancies,

@@ -139,6 +139,37 @@ pub struct NewSaleLine {
     pub loss_profit: Decimal,
 }
 
+#[derive(Debug, Clone)]
+pub struct SaleLineState {
+    pub detail_id: i64,
+    pub stock_id: Option<i64>,
+    pub sold: Decimal,
+    pub price: Decimal,
+    pub discount: Decimal,
+    pub vat_amount: Decimal,
+    /// Taken back by earlier applied returns.
+    pub returned: Decimal,
+    pub refunded: Decimal,
+}
+
+pub struct NewSaleReturn<'a> {
+    pub business_id: i64,
+    pub sale_id: i64,
+    pub user_id: i64,
+    pub device_id: &'a str,
+    pub local_id: Option<&'a str>,
+    pub client_reference: Option<&'a str>,
+    pub shift_id: Option<i64>,
+    pub refund_method: &'a str,
+    pub payment_type_id: Option<i64>,
+    pub refund_amount: Decimal,
+    pub authorised_by: Option<i64>,
+    /// `applied`, or `conflict` when it asks back more than is left of the sale.
+    pub status: &'a str,
+    pub return_date: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
 pub struct NewPartyRow<'a> {
     pub business_id: i64,
     pub name: &'a str,
@@ -901,6 +932,169 @@ impl SyncTx {
             version: 1,
             created_at: now,
         })
+    }
+
+    /// A sale line by its number, with what earlier applied returns took back from it:
+    /// (detail id, stock id, quantity sold, price, discount, VAT amount, returned, refunded).
+    pub async fn sale_line_for_return(
+        &mut self,
+        sale_id: i64,
+        line_no: i64,
+    ) -> StoreResult<Option<SaleLineState>> {
+        let row = self
+            .one(
+                "SELECT id, stock_id, quantities, price, discount, vat_amount FROM sale_details \
+                 WHERE sale_id = $1 AND line_no = $2 FOR UPDATE",
+                &[int(sale_id), int(line_no)],
+                &[
+                    Column::Int,
+                    Column::Int,
+                    Column::Decimal,
+                    Column::Decimal,
+                    Column::Decimal,
+                    Column::Decimal,
+                ],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let detail_id = get_int(&row, 0)?;
+        let earlier = self
+            .exec
+            .fetch_all(
+                "SELECT d.quantity, d.amount FROM sale_return_details d \
+                 JOIN sale_returns r ON r.id = d.sale_return_id \
+                 WHERE d.sale_detail_id = $1 AND r.status = 'applied'",
+                &[int(detail_id)],
+                &[Column::Decimal, Column::Decimal],
+            )
+            .await?;
+        let mut returned = Decimal::ZERO;
+        let mut refunded = Decimal::ZERO;
+        for r in &earlier {
+            returned += get_dec(r, 0)?;
+            refunded += get_dec(r, 1)?;
+        }
+        Ok(Some(SaleLineState {
+            detail_id,
+            stock_id: get_opt_int(&row, 1),
+            sold: get_dec(&row, 2)?,
+            price: get_dec(&row, 3)?,
+            discount: get_dec(&row, 4)?,
+            vat_amount: get_dec(&row, 5)?,
+            returned,
+            refunded,
+        }))
+    }
+
+    pub async fn sale_return_by_reference(
+        &mut self,
+        business_id: i64,
+        client_reference: &str,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, NULL, CAST(1 AS BIGINT), created_at FROM sale_returns WHERE business_id = $1 AND client_reference = $2",
+            &[int(business_id), text(client_reference)],
+        )
+        .await
+    }
+
+    pub async fn sale_return_by_id(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<DocumentRef>> {
+        self.document(
+            "SELECT id, NULL, CAST(1 AS BIGINT), created_at FROM sale_returns WHERE business_id = $1 AND id = $2",
+            &[int(business_id), int(id)],
+        )
+        .await
+    }
+
+    pub async fn insert_sale_return(
+        &mut self,
+        new: &NewSaleReturn<'_>,
+    ) -> StoreResult<DocumentRef> {
+        let row = self
+            .one(
+                "INSERT INTO sale_returns (business_id, sale_id, user_id, device_id, local_id, client_reference, \
+                 shift_id, refund_method, payment_type_id, refund_amount, authorised_by, status, return_date, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 RETURNING id",
+                &[
+                    int(new.business_id),
+                    int(new.sale_id),
+                    int(new.user_id),
+                    text(new.device_id),
+                    opt_text(new.local_id),
+                    opt_text(new.client_reference),
+                    opt_int(new.shift_id),
+                    text(new.refund_method),
+                    opt_int(new.payment_type_id),
+                    dec(new.refund_amount),
+                    opt_int(new.authorised_by),
+                    text(new.status),
+                    time(new.return_date),
+                    time(new.now),
+                ],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a return insert returned nothing".into()))?;
+        Ok(DocumentRef {
+            id: get_int(&row, 0)?,
+            invoice_number: None,
+            version: 1,
+            created_at: new.now,
+        })
+    }
+
+    pub async fn insert_return_line(
+        &mut self,
+        sale_return_id: i64,
+        sale_detail_id: i64,
+        line_no: i64,
+        quantity: Decimal,
+        amount: Decimal,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO sale_return_details (sale_return_id, sale_detail_id, line_no, quantity, amount) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[int(sale_return_id), int(sale_detail_id), int(line_no), dec(quantity), dec(amount)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_conflict(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        entity: &str,
+        entity_id: i64,
+        idempotency_key: &str,
+        reason: &str,
+        operation: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "INSERT INTO sync_conflicts (business_id, device_id, entity, entity_id, idempotency_key, reason, \
+                 operation, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'open', $8)",
+                &[
+                    int(business_id),
+                    text(device_id),
+                    text(entity),
+                    int(entity_id),
+                    text(idempotency_key),
+                    text(reason),
+                    Value::Json(Some(operation)),
+                    time(now),
+                ],
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn audit(&mut self, entry: &AuditEntry<'_>) -> StoreResult<()> {

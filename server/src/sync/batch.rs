@@ -16,7 +16,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use pos_protocol::entities::Settings as BusinessSettings;
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
-use pos_protocol::store_ops::{CashMovementCreate, ShiftData};
+use pos_protocol::store_ops::{
+    refund_share, CashMovementCreate, RefundMethod, SaleReturnCreate, ShiftData,
+};
 use pos_protocol::sync::{
     BatchErrorCode, BatchRequest, BatchResponse, BatchSummary, DueCollectionCreate, Operation,
     OperationResult, PartyData, ResultStatus, SaleCreate, Warning, MAX_BATCH_OPERATIONS,
@@ -31,7 +33,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::resources::spec::{self, PARTY_TYPES};
 use crate::store::tx::{
-    AuditEntry, DocumentRef, NewDueCollection, NewPartyRow, NewSale, NewSaleLine, SyncTx,
+    AuditEntry, DocumentRef, NewDueCollection, NewPartyRow, NewSale, NewSaleLine, NewSaleReturn,
+    SyncTx,
 };
 use crate::store::StoreError;
 use crate::AppState;
@@ -374,6 +377,7 @@ async fn apply_once(
         ("shift", "open") => open_shift(ctx, &mut tx, op).await,
         ("shift", "close") => close_shift(ctx, &mut tx, op).await,
         ("cash_movement", "create") => record_cash_movement(ctx, &mut tx, op).await,
+        ("sale_return", "create") => return_sale(ctx, &mut tx, op).await,
         (entity, action) => Err(OpFailure::error(
             BatchErrorCode::UnsupportedOperation,
             format!("{entity}/{action} is not supported"),
@@ -1261,6 +1265,197 @@ async fn record_cash_movement(
         .await?;
     }
     Ok(done(op, ResultStatus::Created, &created, movement.local_id))
+}
+
+/// A return against a sale. One that asks back more than is left of the sale (two offline
+/// returns together) is kept, because its refund was paid, but as a conflict for a manager:
+/// its stock is not put back a second time.
+async fn return_sale(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    op: &Operation,
+) -> OpResult<OperationResult> {
+    let request: SaleReturnCreate = parse(&op.data)?;
+    let business_id = ctx.user.business_id;
+    if let Some(reference) = &request.client_reference {
+        if let Some(existing) = tx.sale_return_by_reference(business_id, reference).await? {
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &existing,
+                request.local_id.clone(),
+            ));
+        }
+    }
+    if let Some(local) = &request.local_id {
+        if let Some(id) = resolve_local(ctx, tx, "sale_return", local).await? {
+            if let Some(existing) = tx.sale_return_by_id(business_id, id).await? {
+                return Ok(done(
+                    op,
+                    ResultStatus::Skipped,
+                    &existing,
+                    request.local_id.clone(),
+                ));
+            }
+        }
+    }
+    if request.lines.is_empty() {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            "lines: a return needs at least one line",
+        ));
+    }
+    non_negative("refund_amount", request.refund_amount)?;
+    let sale_id = match (request.sale_id, request.sale_local_id.as_deref()) {
+        (Some(id), _) => id,
+        (None, Some(local)) => resolve_local(ctx, tx, "sale", local)
+            .await?
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::SaleNotFound,
+                    format!("no sale was created from local id {local}"),
+                )
+            })?,
+        (None, None) => {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                "sale_id: required",
+            ))
+        }
+    };
+    let sale = tx.sale_due(business_id, sale_id).await?.ok_or_else(|| {
+        OpFailure::error(
+            BatchErrorCode::SaleNotFound,
+            format!("sale {sale_id} does not exist"),
+        )
+    })?;
+    let shift_id =
+        resolve_shift(ctx, tx, request.shift_id, request.shift_local_id.as_deref()).await?;
+    if let Some(id) = request.payment_type_id {
+        if !tx.payment_type_exists(business_id, id).await? {
+            return Err(OpFailure::error(
+                BatchErrorCode::PaymentTypeNotFound,
+                format!("payment type {id} does not exist"),
+            ));
+        }
+    }
+    let minor_units = ctx.settings.currency.minor_units;
+    let mut lines = Vec::new();
+    let mut exceeds = false;
+    for (i, line) in request.lines.iter().enumerate() {
+        if line.quantity <= Decimal::ZERO {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                format!("lines[{i}].quantity: must be greater than zero"),
+            ));
+        }
+        let state = tx
+            .sale_line_for_return(sale.id, i64::from(line.line_no))
+            .await?
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::ValidationFailed,
+                    format!("lines[{i}].line_no: the sale has no line {}", line.line_no),
+                )
+            })?;
+        if state.returned + line.quantity > state.sold {
+            exceeds = true;
+        }
+        let line_total = state.price * state.sold - state.discount
+            + if ctx.settings.vat_inclusive {
+                Decimal::ZERO
+            } else {
+                state.vat_amount
+            };
+        let amount = refund_share(
+            line_total,
+            state.sold,
+            state.returned,
+            state.refunded,
+            line.quantity,
+            minor_units,
+        );
+        lines.push((line, state, amount));
+    }
+    let created = tx
+        .insert_sale_return(&NewSaleReturn {
+            business_id,
+            sale_id: sale.id,
+            user_id: request.cashier_id.unwrap_or(ctx.user.user_id),
+            device_id: &ctx.device_id,
+            local_id: request.local_id.as_deref(),
+            client_reference: request.client_reference.as_deref(),
+            shift_id,
+            refund_method: request.refund_method.as_str(),
+            payment_type_id: request.payment_type_id,
+            refund_amount: request.refund_amount,
+            authorised_by: request.authorised_by,
+            status: if exceeds { "conflict" } else { "applied" },
+            return_date: request
+                .returned_at
+                .or(op.offline_timestamp)
+                .unwrap_or(ctx.now),
+            now: ctx.now,
+        })
+        .await?;
+    for (line, state, amount) in &lines {
+        tx.insert_return_line(
+            created.id,
+            state.detail_id,
+            i64::from(line.line_no),
+            line.quantity,
+            *amount,
+        )
+        .await?;
+    }
+    if let Some(local) = &request.local_id {
+        tx.map_local_id(
+            business_id,
+            &ctx.device_id,
+            "sale_return",
+            local,
+            created.id,
+            ctx.now,
+        )
+        .await?;
+    }
+    if exceeds {
+        tx.insert_conflict(
+            business_id,
+            &ctx.device_id,
+            "sale_return",
+            created.id,
+            &op.idempotency_key,
+            "RETURN_EXCEEDS_SALE",
+            op.data.to_string(),
+            ctx.now,
+        )
+        .await?;
+        let mut result = done(op, ResultStatus::Conflict, &created, request.local_id);
+        result.error_code = Some(BatchErrorCode::ReturnExceedsSale);
+        result.error =
+            Some("the return asks back more than is left of the sale; kept for a manager".into());
+        result.conflict =
+            Some(serde_json::json!({"reason": "RETURN_EXCEEDS_SALE", "sale_id": sale.id}));
+        return Ok(result);
+    }
+    for (line, state, _) in &lines {
+        if let Some(stock_id) = state.stock_id {
+            if let Some(stock) = tx.stock_for_update(business_id, stock_id).await? {
+                tx.set_stock(stock.id, stock.quantity + line.quantity, ctx.now)
+                    .await?;
+            }
+        }
+    }
+    if request.refund_method == RefundMethod::Due {
+        if let Some(party_id) = sale.party_id {
+            if let Some(party) = tx.party_for_update(business_id, party_id).await? {
+                tx.set_party_due(party.id, party.due - request.refund_amount, ctx.now)
+                    .await?;
+            }
+        }
+    }
+    Ok(done(op, ResultStatus::Created, &created, request.local_id))
 }
 
 #[cfg(test)]
