@@ -14,6 +14,7 @@
 //! - [`store_ops`]: shift, cash movement and return payloads; the rescue file.
 
 pub mod auth;
+pub mod conflict;
 pub mod device;
 pub mod entities;
 pub mod error;

@@ -10,6 +10,7 @@
 //! database).
 
 pub mod auth;
+pub mod conflicts;
 pub mod devices;
 pub mod discrepancies;
 pub mod error;
@@ -99,6 +100,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::changes))
         .routes(routes!(sync::batch::batch))
         .routes(routes!(devices::list))
+        .routes(routes!(conflicts::list))
+        .routes(routes!(conflicts::resolve))
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())

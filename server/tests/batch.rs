@@ -815,6 +815,53 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
     assert_eq!(status, 207);
     assert_eq!(body["results"][0]["error_code"], "VALIDATION_FAILED");
     assert_eq!(stock_of(&server, 1).await, "19");
+
+    // A manager looks at the over-return and accepts it: its stock goes back now.
+    let manager = server.sign_in("manager@demo.test").await;
+    let (status, _) = json(
+        server
+            .request(Method::GET, "/api/v1/sync/conflicts", &cashier)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, open) = json(
+        server
+            .request(Method::GET, "/api/v1/sync/conflicts", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{open}");
+    assert_eq!(open["pagination"]["total"], 1);
+    assert_eq!(open["data"][0]["reason"], "RETURN_EXCEEDS_SALE");
+    assert_eq!(open["data"][0]["operation"]["client_reference"], "return-b");
+    let path = format!("/api/v1/sync/conflicts/{}/resolve", open["data"][0]["id"]);
+    let (status, body) = json(
+        server
+            .request(Method::POST, &path, &manager)
+            .json(&json!({"resolution": "accept"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "resolved");
+    assert_eq!(stock_of(&server, 1).await, "21");
+    let (status, _) = json(
+        server
+            .request(Method::POST, &path, &manager)
+            .json(&json!({"resolution": "reject"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "resolved once");
 }
 
 on_both_databases!(
