@@ -502,3 +502,36 @@ pub async fn codes_with_stock(api: &Api) -> Vec<String> {
         .filter_map(|p| p["productCode"].as_str().map(str::to_string))
         .collect()
 }
+
+/// Pulls on every terminal until the end state agrees with the ledger, at most `within`;
+/// returns the disagreements of the last look (empty when all holds) and how many pulls it took.
+///
+/// Waiting is needed on PostgreSQL: a pull only hands out changes of transactions older than
+/// every transaction still open in the cluster (`pg_snapshot_xmin`), so an open transaction
+/// anywhere, even in another database, holds changes back until it ends.
+pub async fn settle(
+    db: &Database,
+    api: &Api,
+    terminals: &[Terminal],
+    ledger: &Ledger,
+    stock_before: &BTreeMap<i64, Decimal>,
+    references_before: usize,
+    within: Duration,
+) -> (Vec<String>, u32) {
+    let deadline = Instant::now() + within;
+    let mut pulls = 0;
+    loop {
+        pulls += 1;
+        for terminal in terminals {
+            if let Err(e) = terminal.engine.sync_now().await {
+                tracing::warn!("{}: pull: {e}", terminal.name);
+            }
+        }
+        let problems =
+            disagreements(db, api, terminals, ledger, stock_before, references_before).await;
+        if problems.is_empty() || Instant::now() >= deadline {
+            return (problems, pulls);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -97,23 +97,18 @@ async fn exactly_once_under_faults(backend: Backend) {
         .iter()
         .filter(|d| d.fault.kind().is_some())
         .count();
-    for terminal in &terminals {
-        terminal
-            .engine
-            .sync_now()
-            .await
-            .unwrap_or_else(|e| panic!("{}: final pull: {e}", terminal.name));
-    }
 
-    let problems = fleet::disagreements(
+    let (problems, pulls) = fleet::settle(
         &db,
         &api,
         &terminals,
         &ledger,
         &stock_before,
         references_before,
+        Duration::from_secs(60),
     )
     .await;
+    eprintln!("end state checked after {pulls} pulls on every terminal");
     eprintln!(
         "exactly once on {}: {} sales ({} to {} customers created offline with dues, {} due \
          collections) in {:.1?}; {faults}; {SEED_ENV}={seed}",
