@@ -169,23 +169,19 @@ pub fn payment_types(conn: &Connection) -> Result<Vec<PaymentTypeView>> {
 /// The stock row a sale of `product_id` takes from: the first with quantity, else any.
 pub fn stock_for_sale(conn: &Connection, product_id: i64) -> Result<Option<i64>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM stocks WHERE product_id = ?1
              ORDER BY (quantity_milli > 0) DESC, id LIMIT 1",
-            [product_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([product_id], |r| r.get(0))
         .optional()?)
 }
 
 /// The VAT id of a product, for the sale line.
 pub fn product_vat_id(conn: &Connection, product_id: i64) -> Result<Option<i64>> {
     Ok(conn
-        .query_row(
-            "SELECT vat_id FROM products WHERE id = ?1",
-            [product_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT vat_id FROM products WHERE id = ?1")?
+        .query_row([product_id], |r| r.get(0))
         .optional()?
         .flatten())
 }

@@ -72,12 +72,13 @@ pub(crate) struct TerminalState {
 }
 
 pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
-    let row = conn.query_row(
-        "SELECT device_name, server_url, session, registered_at, sync_token, last_sync_at,
+    let row = conn
+        .prepare_cached(
+            "SELECT device_name, server_url, session, registered_at, sync_token, last_sync_at,
                 last_contact_ok, last_error, client_too_old, clock_offset_ms, last_error_code
          FROM terminal_state WHERE id = 1",
-        [],
-        |r| {
+        )?
+        .query_row([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
@@ -91,8 +92,7 @@ pub(crate) fn terminal_state(conn: &Connection) -> Result<TerminalState> {
                 r.get::<_, i64>(9)?,
                 r.get::<_, Option<String>>(10)?,
             ))
-        },
-    )?;
+        })?;
     Ok(TerminalState {
         device_name: row.0,
         server_url: row.1,

@@ -9,6 +9,7 @@ use pos_protocol::entities::{
 };
 use pos_protocol::sync::{ChangeSet, ChangesData, FullData};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Mutex;
 
 use crate::error::Result;
 use crate::store::{dec_text, to_milli};
@@ -120,10 +121,30 @@ fn apply_set<T>(
 
 pub fn load_settings(conn: &Connection) -> Result<Option<Settings>> {
     let text: Option<String> = conn
-        .query_row("SELECT data FROM settings WHERE id = 1", [], |r| r.get(0))
+        .prepare_cached("SELECT data FROM settings WHERE id = 1")?
+        .query_row([], |r| r.get(0))
         .optional()?;
-    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let mut memo = PARSED_SETTINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((seen, parsed)) = memo.as_ref() {
+        if *seen == text {
+            return Ok(Some(parsed.clone()));
+        }
+    }
+    let parsed: Settings = serde_json::from_str(&text)?;
+    *memo = Some((text, parsed.clone()));
+    Ok(Some(parsed))
 }
+
+/// The settings last parsed, beside the stored text they came from. Every scan, search, cart
+/// change and sale needs them, yet they change only when the mirror applies new ones: the
+/// stored text is still read each time (one compiled statement), so new settings are seen at
+/// once, and only a text not seen last time is parsed again.
+static PARSED_SETTINGS: Mutex<Option<(String, Settings)>> = Mutex::new(None);
 
 fn put_settings(tx: &Connection, settings: &Settings) -> Result<()> {
     tx.execute(

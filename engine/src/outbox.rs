@@ -38,21 +38,21 @@ pub struct Stamp {
 pub fn enqueue(tx: &Connection, op: NewOperation, stamp: Stamp) -> Result<(i64, String)> {
     let key = uuid::Uuid::new_v4().to_string();
     let at = time_text(&stamp.now);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (idempotency_key, entity, action, payload, state, depends_on, summary,
                              offline_timestamp, clock_offset_ms, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?7, ?7)",
-        params![
-            key,
-            op.entity,
-            op.action,
-            serde_json::to_string(&op.payload)?,
-            op.depends_on,
-            op.summary,
-            at,
-            stamp.clock_offset_ms
-        ],
-    )?;
+    )?
+    .execute(params![
+        key,
+        op.entity,
+        op.action,
+        serde_json::to_string(&op.payload)?,
+        op.depends_on,
+        op.summary,
+        at,
+        stamp.clock_offset_ms
+    ])?;
     Ok((tx.last_insert_rowid(), key))
 }
 

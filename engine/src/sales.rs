@@ -41,22 +41,18 @@ pub fn require_settings(conn: &Connection) -> Result<Settings> {
 pub fn resolve_payment_type(conn: &Connection, wanted: Option<i64>) -> Result<(i64, String, bool)> {
     let row = match wanted {
         Some(id) => conn
-            .query_row(
-                "SELECT id, name, is_credit FROM payment_types WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT id, name, is_credit FROM payment_types WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .ok_or_else(|| {
                 EngineError::not_found(format!("payment_type_id: no payment type {id}"))
             })?,
         None => conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, name, is_credit FROM payment_types WHERE status = 1
                  ORDER BY is_credit, id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .ok_or_else(|| {
                 EngineError::new(
@@ -71,19 +67,17 @@ pub fn resolve_payment_type(conn: &Connection, wanted: Option<i64>) -> Result<(i
 /// The next offline number: never below one already used here, nor at or below what the server
 /// says this device already sent.
 fn take_offline_seq(tx: &Connection) -> Result<i64> {
-    let (next, server_last): (i64, i64) = tx.query_row(
-        "SELECT next_offline_seq, last_offline_seq FROM terminal_state WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let used: i64 = tx.query_row("SELECT COALESCE(MAX(offline_seq), 0) FROM sales", [], |r| {
-        r.get(0)
-    })?;
+    let (next, server_last): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT next_offline_seq, last_offline_seq FROM terminal_state WHERE id = 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let used: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(offline_seq), 0) FROM sales")?
+        .query_row([], |r| r.get(0))?;
     let seq = next.max(server_last + 1).max(used + 1);
-    tx.execute(
-        "UPDATE terminal_state SET next_offline_seq = ?1 WHERE id = 1",
-        [seq + 1],
-    )?;
+    tx.prepare_cached("UPDATE terminal_state SET next_offline_seq = ?1 WHERE id = 1")?
+        .execute([seq + 1])?;
     Ok(seq)
 }
 
@@ -212,7 +206,7 @@ pub fn complete(
         Some(PartyRef::Local(n)) => (None, Some(n)),
         None => (None, None),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sales (client_reference, offline_invoice_no, offline_seq, cashier_id,
            cashier_name, party_id, party_local_id, party_name, subtotal, line_discount,
            cart_discount, vat_amount, vat_inclusive, total_amount, tendered, paid_amount,
@@ -220,32 +214,32 @@ pub fn complete(
            created_at, shift_local_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                  ?19, ?20, ?21, ?22, ?21, ?23)",
-        params![
-            client_reference,
-            offline_no,
-            seq,
-            seller.cashier_id,
-            seller.cashier_name,
-            party_id,
-            party_local_id,
-            party.as_ref().map(|p| p.name.clone()),
-            dec_text(totals.subtotal),
-            dec_text(totals.line_discount),
-            dec_text(totals.cart_discount),
-            dec_text(totals.vat_amount),
-            rules.vat_inclusive,
-            dec_text(totals.total_amount),
-            dec_text(tendered),
-            dec_text(settlement.paid_amount),
-            dec_text(settlement.due_amount),
-            dec_text(settlement.change_amount),
-            payment_type_id,
-            payment_type_name,
-            time_text(&stamp.now),
-            outbox_id,
-            shift.map(|s| s.local_id)
-        ],
-    )?;
+    )?
+    .execute(params![
+        client_reference,
+        offline_no,
+        seq,
+        seller.cashier_id,
+        seller.cashier_name,
+        party_id,
+        party_local_id,
+        party.as_ref().map(|p| p.name.clone()),
+        dec_text(totals.subtotal),
+        dec_text(totals.line_discount),
+        dec_text(totals.cart_discount),
+        dec_text(totals.vat_amount),
+        rules.vat_inclusive,
+        dec_text(totals.total_amount),
+        dec_text(tendered),
+        dec_text(settlement.paid_amount),
+        dec_text(settlement.due_amount),
+        dec_text(settlement.change_amount),
+        payment_type_id,
+        payment_type_name,
+        time_text(&stamp.now),
+        outbox_id,
+        shift.map(|s| s.local_id)
+    ])?;
     let local_id = tx.last_insert_rowid();
     let mut insert_line = tx.prepare_cached(
         "INSERT INTO sale_lines (sale_local_id, line_no, stock_id, product_id, name, quantity_milli,
@@ -342,52 +336,51 @@ pub fn list(conn: &Connection, limit: u32) -> Result<Vec<SaleSummary>> {
 pub fn detail(conn: &Connection, local_id: i64) -> Result<SaleDetail> {
     let settings = load_settings(conn)?;
     let head = conn
-        .query_row(
+        .prepare_cached(
             "SELECT s.local_id, s.offline_invoice_no, s.invoice_number, s.client_reference,
                     s.cashier_name, s.sale_date, s.party_id, s.party_local_id, s.subtotal,
                     s.line_discount, s.cart_discount, s.vat_amount, s.vat_inclusive,
                     s.total_amount, s.tendered, s.paid_amount, s.due_amount, s.change_amount,
                     s.payment_type_id, s.payment_type_name, o.state, o.last_error, s.warnings
              FROM sales s JOIN outbox o ON o.id = s.outbox_id WHERE s.local_id = ?1",
-            [local_id],
-            |r| {
-                let state = state_of(&r.get::<_, String>(20)?);
-                let party_id: Option<i64> = r.get(6)?;
-                let party_local: Option<i64> = r.get(7)?;
-                Ok((
-                    SaleDetail {
-                        local_id: r.get(0)?,
-                        offline_invoice_no: r.get(1)?,
-                        invoice_number: r.get(2)?,
-                        client_reference: r.get(3)?,
-                        business_name: String::new(),
-                        cashier_name: r.get(4)?,
-                        sale_date: time_col(r, 5)?,
-                        customer: None,
-                        lines: Vec::new(),
-                        subtotal: dec_col(r, 8)?,
-                        line_discount: dec_col(r, 9)?,
-                        cart_discount: dec_col(r, 10)?,
-                        vat_amount: dec_col(r, 11)?,
-                        vat_inclusive: r.get(12)?,
-                        total: dec_col(r, 13)?,
-                        tendered: dec_col(r, 14)?,
-                        paid: dec_col(r, 15)?,
-                        due: dec_col(r, 16)?,
-                        change: dec_col(r, 17)?,
-                        payment_type_id: r.get(18)?,
-                        payment_type_name: r.get(19)?,
-                        currency: None,
-                        sync_state: state,
-                        sync_error: sync_error(state, r.get(21)?),
-                        warnings: warnings_col(r, 22)?,
-                    },
-                    party_id
-                        .map(PartyRef::Server)
-                        .or(party_local.map(PartyRef::Local)),
-                ))
-            },
-        )
+        )?
+        .query_row([local_id], |r| {
+            let state = state_of(&r.get::<_, String>(20)?);
+            let party_id: Option<i64> = r.get(6)?;
+            let party_local: Option<i64> = r.get(7)?;
+            Ok((
+                SaleDetail {
+                    local_id: r.get(0)?,
+                    offline_invoice_no: r.get(1)?,
+                    invoice_number: r.get(2)?,
+                    client_reference: r.get(3)?,
+                    business_name: String::new(),
+                    cashier_name: r.get(4)?,
+                    sale_date: time_col(r, 5)?,
+                    customer: None,
+                    lines: Vec::new(),
+                    subtotal: dec_col(r, 8)?,
+                    line_discount: dec_col(r, 9)?,
+                    cart_discount: dec_col(r, 10)?,
+                    vat_amount: dec_col(r, 11)?,
+                    vat_inclusive: r.get(12)?,
+                    total: dec_col(r, 13)?,
+                    tendered: dec_col(r, 14)?,
+                    paid: dec_col(r, 15)?,
+                    due: dec_col(r, 16)?,
+                    change: dec_col(r, 17)?,
+                    payment_type_id: r.get(18)?,
+                    payment_type_name: r.get(19)?,
+                    currency: None,
+                    sync_state: state,
+                    sync_error: sync_error(state, r.get(21)?),
+                    warnings: warnings_col(r, 22)?,
+                },
+                party_id
+                    .map(PartyRef::Server)
+                    .or(party_local.map(PartyRef::Local)),
+            ))
+        })
         .optional()?;
     let (mut sale, party) =
         head.ok_or_else(|| EngineError::not_found(format!("local_id: no sale {local_id}")))?;

@@ -60,19 +60,18 @@ pub fn cash_payment_type(conn: &Connection) -> Result<Option<(i64, String)>> {
 
 pub fn open_shift(conn: &Connection) -> Result<Option<ShiftLink>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT local_id, client_reference, server_id, open_outbox_id FROM shifts
              WHERE closed_at IS NULL",
-            [],
-            |r| {
-                Ok(ShiftLink {
-                    local_id: r.get(0)?,
-                    key: r.get(1)?,
-                    server_id: r.get(2)?,
-                    open_outbox_id: r.get(3)?,
-                })
-            },
-        )
+        )?
+        .query_row([], |r| {
+            Ok(ShiftLink {
+                local_id: r.get(0)?,
+                key: r.get(1)?,
+                server_id: r.get(2)?,
+                open_outbox_id: r.get(3)?,
+            })
+        })
         .optional()?)
 }
 

@@ -19,6 +19,9 @@ mod embedded {
 
 pub const DATABASE_FILE: &str = "pos-terminal.db";
 
+/// Compiled statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
@@ -100,6 +103,9 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A sale, a scan and a search each run a dozen or more distinct statements; keep them all
+    // compiled (the default of 16 let a sale evict its own statements).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(conn)
 }
 
