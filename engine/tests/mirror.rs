@@ -105,6 +105,49 @@ fn changes_create_update_and_delete_and_an_old_version_never_wins() {
 }
 
 #[test]
+fn a_price_change_keeps_the_name_searchable_and_the_name_index_sound() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = seeded(dir.path());
+    let mut repriced = product(13, "Sparkling Water", "WATER", None, "0.95", None, 1);
+    repriced.version = 2;
+    let mut renamed = product(14, "Cola Cherry 330ml", "COLA1", None, "1.10", Some(1), 1);
+    renamed.version = 2;
+    engine
+        .apply_changes(&changes(
+            ChangesData {
+                products: Some(ChangeSet {
+                    created: vec![],
+                    updated: vec![repriced, renamed],
+                    deleted: vec![],
+                }),
+                ..ChangesData::default()
+            },
+            "token-2",
+        ))
+        .unwrap();
+    assert_eq!(names(&engine, "sparkl"), ["Sparkling Water"]);
+    assert_eq!(
+        engine
+            .product_by_code("WATER")
+            .unwrap()
+            .unwrap()
+            .product_sale_price,
+        d("0.95")
+    );
+    assert_eq!(names(&engine, "cola cher"), ["Cola Cherry 330ml"]);
+    assert!(
+        names(&engine, "classic").is_empty(),
+        "the old name left the index"
+    );
+    let db = rusqlite::Connection::open(engine.database_path()).unwrap();
+    db.execute(
+        "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+        [],
+    )
+    .expect("the name index matches the products table");
+}
+
+#[test]
 fn a_full_download_in_pages_replaces_the_mirror_and_keeps_the_first_token() {
     let dir = tempfile::tempdir().unwrap();
     let engine = seeded(dir.path());
