@@ -399,21 +399,23 @@ pub fn state_of(text: &str) -> SyncState {
     }
 }
 
-/// (pending, failed, conflicts).
+/// (pending, failed, conflicts), from the per-state counts the schema's triggers keep in step
+/// with every change of the queue (migration 0007), so this stays cheap however long the queue.
 pub fn counts(conn: &Connection) -> Result<(u64, u64, u64)> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(state IN ('queued', 'sent')), 0), COALESCE(SUM(state = 'failed'), 0),
-                COALESCE(SUM(state = 'conflict'), 0)
-         FROM outbox WHERE state NOT IN ('done', 'discarded')",
-        [],
-        |r| {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(CASE WHEN state IN ('queued', 'sent') THEN n END), 0),
+                    COALESCE(SUM(CASE WHEN state = 'failed' THEN n END), 0),
+                    COALESCE(SUM(CASE WHEN state = 'conflict' THEN n END), 0)
+             FROM outbox_state_counts",
+        )?
+        .query_row([], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
                 r.get::<_, i64>(1)? as u64,
                 r.get::<_, i64>(2)? as u64,
             ))
-        },
-    )?)
+        })?)
 }
 
 const QUEUED_SELECT: &str = "SELECT id, idempotency_key, entity, action, state, summary, attempts,
@@ -556,6 +558,95 @@ fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same counts by scanning the queue, as the status read them before migration 0007.
+    fn counts_by_scan(conn: &Connection) -> (u64, u64, u64) {
+        conn.query_row(
+            "SELECT COALESCE(SUM(state IN ('queued', 'sent')), 0),
+                    COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'conflict'), 0)
+             FROM outbox",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn kept_counts_match_the_queue_through_every_state_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let stamp = Stamp {
+            now: Utc::now(),
+            clock_offset_ms: 0,
+        };
+        let ids: Vec<i64> = store
+            .write(|tx| {
+                (0..8)
+                    .map(|i| {
+                        let op = NewOperation {
+                            entity: "sale",
+                            action: "create",
+                            payload: serde_json::json!({ "n": i }),
+                            summary: format!("op {i}"),
+                            depends_on: None,
+                        };
+                        Ok(enqueue(tx, op, stamp)?.0)
+                    })
+                    .collect()
+            })
+            .unwrap();
+        let check = |expected: (u64, u64, u64)| {
+            store
+                .read(|c| {
+                    assert_eq!(counts(c)?, expected);
+                    assert_eq!(counts_by_scan(c), expected);
+                    Ok(())
+                })
+                .unwrap()
+        };
+        check((8, 0, 0));
+        let set = |id: i64, state: &str| {
+            store
+                .write(|tx| {
+                    tx.execute(
+                        "UPDATE outbox SET state = ?2 WHERE id = ?1",
+                        params![id, state],
+                    )?;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        set(ids[0], "sent");
+        set(ids[1], "done");
+        set(ids[2], "failed");
+        set(ids[3], "conflict");
+        set(ids[4], "discarded");
+        set(ids[5], "queued"); // no change of state
+        check((4, 1, 1));
+        set(ids[2], "queued");
+        set(ids[0], "conflict");
+        check((4, 0, 2));
+        // A change rolled back leaves the counts as they were.
+        let refused = store.write(|tx| {
+            tx.execute("UPDATE outbox SET state = 'failed' WHERE id = ?1", [ids[6]])?;
+            Err::<(), _>(crate::error::EngineError::invalid("roll back"))
+        });
+        assert!(refused.is_err());
+        check((4, 0, 2));
+        store
+            .write(|tx| {
+                tx.execute("DELETE FROM outbox WHERE id = ?1", [ids[3]])?;
+                Ok(())
+            })
+            .unwrap();
+        check((4, 0, 1));
+    }
 
     fn result(status: ResultStatus, code: Option<BatchErrorCode>) -> OperationResult {
         OperationResult {
