@@ -1,6 +1,6 @@
 // A small WebDriver client over fetch: just what the app's end-to-end test needs.
 
-const KEY = { Enter: "\uE007", Escape: "\uE00C", F2: "\uE032", F6: "\uE036", F9: "\uE039", F12: "\uE03C", F1: "\uE031" };
+const KEY = { Shift: "\uE008", Enter: "\uE007", Escape: "\uE00C", F2: "\uE032", F6: "\uE036", F9: "\uE039", F12: "\uE03C", F1: "\uE031" };
 export { KEY };
 
 export class WebDriver {

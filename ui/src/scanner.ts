@@ -9,7 +9,9 @@ export interface ScannerOptions {
   minLength: number;
 }
 
-export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = { maxGapMs: 30, minLength: 4 };
+// Scanners send a key every few ms; a busy till can deliver them up to a few tens of ms apart.
+// People type 80 ms or more apart, so 50 ms keeps the two apart.
+export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = { maxGapMs: 50, minLength: 4 };
 
 export type ScanResult =
   /** Nothing recognised (yet). */
