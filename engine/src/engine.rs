@@ -139,6 +139,10 @@ impl Engine {
                 id
             }
         };
+        // A full download cut short (a crash, a lost connection) left the name index behind.
+        if store.read(mirror::name_index_stale)? {
+            store.write(|tx| mirror::rebuild_name_index_if_stale(tx))?;
+        }
         let (status, _) = watch::channel(SyncStatus {
             online: false,
             pending: 0,
@@ -425,11 +429,13 @@ impl Engine {
         first_page_token: Option<&str>,
     ) -> Result<u64> {
         self.inner.store.write(|tx| {
+            mirror::begin_full_page(tx, &page.data)?;
             if first_page_token.is_none() {
                 mirror::clear_for_full(tx, &page.data)?;
             }
             let count = mirror::apply_full_data(tx, &page.data)?;
             if !page.has_more {
+                mirror::end_full_download(tx)?;
                 let token = first_page_token.unwrap_or(&page.sync_token);
                 tx.execute(
                     "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",
@@ -445,6 +451,8 @@ impl Engine {
     /// After the last page the mirror's stock includes every sale the server confirmed.
     pub fn apply_changes(&self, changes: &pos_protocol::sync::ChangesResponse) -> Result<u64> {
         self.inner.store.write(|tx| {
+            // Changes land on an index that follows every row again.
+            mirror::rebuild_name_index_if_stale(tx)?;
             let count = mirror::apply_changes(tx, &changes.data)?;
             tx.execute(
                 "UPDATE terminal_state SET sync_token = ?1 WHERE id = 1",

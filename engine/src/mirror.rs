@@ -49,6 +49,56 @@ pub fn clear_for_full(tx: &Connection, data: &FullData) -> Result<()> {
     Ok(())
 }
 
+/// Page cache of the writer while a full download runs (KiB, as `PRAGMA cache_size` takes a
+/// negative size): the product table, its indexes and the name index outgrow the default 2 MiB.
+const FULL_DOWNLOAD_CACHE_KIB: i64 = 65_536;
+/// SQLite's default page cache, given back when the download ends.
+const DEFAULT_CACHE_KIB: i64 = 2_000;
+
+/// Before a full-download page with products: the name index stops following row by row (see
+/// migration 0008) and the writer gets a larger page cache.
+pub fn begin_full_page(tx: &Connection, data: &FullData) -> Result<()> {
+    tx.pragma_update(None, "cache_size", -FULL_DOWNLOAD_CACHE_KIB)?;
+    if data.products.is_some() {
+        tx.prepare_cached("UPDATE terminal_state SET name_index_stale = 1 WHERE id = 1")?
+            .execute([])?;
+    }
+    Ok(())
+}
+
+/// After the last full-download page: the name index is rebuilt once, if a page left it behind.
+pub fn end_full_download(tx: &Connection) -> Result<()> {
+    rebuild_name_index_if_stale(tx)?;
+    tx.pragma_update(None, "cache_size", -DEFAULT_CACHE_KIB)?;
+    Ok(())
+}
+
+/// Rebuilds the name index from the products when a full download left it behind (also after a
+/// download cut short by a crash); clears the flag in the same transaction.
+pub fn rebuild_name_index_if_stale(tx: &Connection) -> Result<()> {
+    if name_index_stale(tx)? {
+        tx.execute(
+            "INSERT INTO products_fts (products_fts) VALUES ('rebuild')",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE terminal_state SET name_index_stale = 0 WHERE id = 1",
+            [],
+        )?;
+        tracing::info!("product name index rebuilt");
+    }
+    Ok(())
+}
+
+/// Whether a full download left the name index behind (migration 0008).
+pub fn name_index_stale(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT name_index_stale FROM terminal_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Applies one page of a full download; returns how many records it held.
 pub fn apply_full_data(tx: &Connection, data: &FullData) -> Result<u64> {
     let mut count = 0u64;

@@ -202,3 +202,42 @@ fn a_full_download_in_pages_replaces_the_mirror_and_keeps_the_first_token() {
         "changes continue from before the download began"
     );
 }
+
+#[test]
+fn a_full_download_cut_short_gets_its_name_index_rebuilt_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = seeded(dir.path());
+    let first_page = FullResponse {
+        success: true,
+        data: FullData {
+            products: Some(vec![product(20, "Rye Bread", "RYE", None, "2.10", None, 1)]),
+            ..FullData::default()
+        },
+        sync_token: "first".into(),
+        server_timestamp: at(),
+        has_more: true,
+        next_cursor: Some("next".into()),
+    };
+    engine.apply_full_page(&first_page, None).unwrap();
+    // The terminal stops here: the last page never comes.
+    drop(engine);
+
+    let engine = open(dir.path());
+    assert_eq!(names(&engine, "rye"), ["Rye Bread"]);
+    assert!(
+        names(&engine, "cola").is_empty(),
+        "emptied products left the index"
+    );
+    let db = rusqlite::Connection::open(engine.database_path()).unwrap();
+    db.execute(
+        "INSERT INTO products_fts (products_fts) VALUES ('integrity-check')",
+        [],
+    )
+    .expect("the name index matches the products table");
+    let stale: bool = db
+        .query_row("SELECT name_index_stale FROM terminal_state", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(!stale, "the rebuild cleared the flag");
+}
