@@ -494,6 +494,40 @@ async fn bad_input_is_422_naming_the_field(backend: Backend) {
     );
     assert!(body["errors"]["productName"].is_array(), "too long: {body}");
 
+    // An integer the wire type cannot carry back is refused, and nothing is written.
+    let brands_before = json(
+        server
+            .request(Method::GET, "/api/v1/brands", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1["pagination"]["total"]
+        .clone();
+    let (status, body) = json(
+        server
+            .request(Method::POST, "/api/v1/brands", &manager)
+            .json(&json!({"brandName": "Huge", "status": 9_223_372_036_854_775_807_i64}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"]["status"].is_array(), "{body}");
+    let brands_after = json(
+        server
+            .request(Method::GET, "/api/v1/brands", &manager)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1["pagination"]["total"]
+        .clone();
+    assert_eq!(brands_before, brands_after);
+
     let (status, body) = json(
         server
             .client

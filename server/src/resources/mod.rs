@@ -432,10 +432,13 @@ fn parse_value(field: &Field, raw: &JsonValue) -> Result<Value, String> {
                 .map(|c| Value::Text(Some((*c).to_string())))
                 .ok_or_else(|| format!("must be one of {}", choices.join(", ")))
         }
+        // Integer fields (such as `status`) are 32-bit on the wire: a larger value could be
+        // stored but never answered back, so it is refused here.
         FieldKind::Integer => raw
             .as_i64()
+            .filter(|n| i32::try_from(*n).is_ok())
             .map(|n| Value::Int(Some(n)))
-            .ok_or_else(|| "must be an integer".into()),
+            .ok_or_else(|| format!("must be an integer between {} and {}", i32::MIN, i32::MAX)),
         FieldKind::Reference(_) => raw
             .as_i64()
             .filter(|n| *n >= 1)

@@ -20,6 +20,7 @@ pub enum FieldKind {
     },
     /// Text limited to a fixed set of values.
     Choice(&'static [&'static str]),
+    /// A 32-bit integer, as every integer field of the wire types is.
     Integer,
     Bool,
     /// A non-negative exact number with at most `places` decimal places.
