@@ -23,8 +23,7 @@ step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # Tests run inside a D-Bus session with an unlocked Secret Service, so the terminal's
 # credential tests use a real OS credential store.
-step "cargo test" dbus-run-session -- bash -c \
-  'echo -n ci-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null && cargo test --workspace --locked --no-fail-fast'
+step "cargo test" engine/scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 if [ -f ui/package.json ]; then
   step "ui unit tests" bash -c 'cd ui && npx vitest run'
 fi
