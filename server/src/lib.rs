@@ -5,7 +5,8 @@
 //! migrations and serves until `shutdown` resolves. Tests bind `127.0.0.1:0` and call
 //! `launch`, so they never wait on a fixed port or a sleep.
 //!
-//! Layers, outermost first: trace → CORS → server timestamp → body limit → idempotency →
+//! Layers, outermost first: trace → CORS → server timestamp → body limit → run to completion
+//! (writes survive a client hanging up) → idempotency →
 //! handler → domain rules (`auth`, `resources`) → `store` (one trait, one SQL module per
 //! database).
 
@@ -152,6 +153,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             middleware::idempotency,
         ))
+        .layer(axum::middleware::from_fn(middleware::run_to_completion))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

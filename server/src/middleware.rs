@@ -116,6 +116,26 @@ enum Claim {
     Answer(Response),
 }
 
+/// A client that hangs up must not cancel a write half-way: hyper drops the handler's future
+/// when the connection closes, which would abandon a transaction between two statements (and
+/// leave an idempotency key "in progress"). Writes therefore run to their end in a task of
+/// their own; reads are cheap to cancel and stay in the connection's task.
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(%err, "a write request's task failed");
+            ApiError::internal("the request failed").into_response()
+        }
+    }
+}
+
 /// Replays a stored answer, refuses a different request under the same key, and holds off a
 /// duplicate of a request still running.
 async fn claim(state: &AppState, key: &NewKey<'_>) -> Result<Claim, ApiError> {

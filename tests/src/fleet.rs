@@ -416,14 +416,7 @@ pub async fn disagreements(
     }
 
     // 4. Every terminal's mirror equals the server's catalog, and its queue is empty.
-    let products = api.list_all("/api/v1/products").await;
-    let stocks = api.list_all("/api/v1/stocks").await;
-    let mut stock_by_product: HashMap<i64, Decimal> = HashMap::new();
-    for row in &stocks {
-        *stock_by_product
-            .entry(row["product_id"].as_i64().unwrap())
-            .or_default() += decimal(&row["productStock"]);
-    }
+    let catalog = ServerCatalog::fetch(api).await;
     for terminal in terminals {
         let queue = terminal.engine.queue().expect("read the queue");
         if !queue.is_empty() {
@@ -433,34 +426,7 @@ pub async fn disagreements(
                 queue.len()
             ));
         }
-        let mut mismatches = Vec::new();
-        for product in &products {
-            let Some(code) = product["productCode"].as_str() else {
-                continue;
-            };
-            let id = product["id"].as_i64().unwrap();
-            let server_stock = stock_by_product.get(&id).copied().unwrap_or_default();
-            match terminal.engine.product_by_code(code) {
-                Ok(Some(view)) => {
-                    if view.id != id
-                        || view.product_name != product["productName"].as_str().unwrap_or_default()
-                        || view.product_sale_price != decimal(&product["productSalePrice"])
-                        || view.stock != server_stock
-                    {
-                        mismatches.push(format!(
-                            "{code}: terminal {} {:?} price {} stock {}; server {id} {} price {} stock {server_stock}",
-                            view.id,
-                            view.product_name,
-                            view.product_sale_price,
-                            view.stock,
-                            product["productName"],
-                            product["productSalePrice"]
-                        ));
-                    }
-                }
-                other => mismatches.push(format!("{code}: terminal has {other:?}")),
-            }
-        }
+        let mismatches = catalog.mismatches(&terminal.engine);
         if !mismatches.is_empty() {
             problems.push(format!(
                 "{}'s mirror differs from the server in {} products: {mismatches:?}",
@@ -485,6 +451,69 @@ pub async fn disagreements(
         }
     }
     problems
+}
+
+/// The server's products and their stock, as a terminal's mirror must show them.
+pub struct ServerCatalog {
+    products: Vec<Value>,
+    stock_by_product: HashMap<i64, Decimal>,
+}
+
+impl ServerCatalog {
+    pub async fn fetch(api: &Api) -> ServerCatalog {
+        let products = api.list_all("/api/v1/products").await;
+        let mut stock_by_product: HashMap<i64, Decimal> = HashMap::new();
+        for row in api.list_all("/api/v1/stocks").await {
+            *stock_by_product
+                .entry(row["product_id"].as_i64().unwrap())
+                .or_default() += decimal(&row["productStock"]);
+        }
+        ServerCatalog {
+            products,
+            stock_by_product,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Every product whose id, name, sale price or stock differs in the terminal's mirror.
+    pub fn mismatches(&self, engine: &Engine) -> Vec<String> {
+        let mut mismatches = Vec::new();
+        for product in &self.products {
+            let Some(code) = product["productCode"].as_str() else {
+                continue;
+            };
+            let id = product["id"].as_i64().unwrap();
+            let server_stock = self.stock_by_product.get(&id).copied().unwrap_or_default();
+            match engine.product_by_code(code) {
+                Ok(Some(view)) => {
+                    if view.id != id
+                        || view.product_name != product["productName"].as_str().unwrap_or_default()
+                        || view.product_sale_price != decimal(&product["productSalePrice"])
+                        || view.stock != server_stock
+                    {
+                        mismatches.push(format!(
+                            "{code}: terminal {} {:?} price {} stock {}; server {id} {} price {} stock {server_stock}",
+                            view.id,
+                            view.product_name,
+                            view.product_sale_price,
+                            view.stock,
+                            product["productName"],
+                            product["productSalePrice"]
+                        ));
+                    }
+                }
+                other => mismatches.push(format!("{code}: terminal has {other:?}")),
+            }
+        }
+        mismatches
+    }
 }
 
 /// Product codes of the products that have a stock row (what a till can sell).

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite};
+use sqlx::{Connection, Row, Sqlite};
 
 use super::sql::{self, Dialect};
 use super::{
@@ -43,6 +43,16 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // A `BEGIN IMMEDIATE` whose future is dropped after the database acknowledged it
+            // but before sqlx built the transaction is never rolled back, and its connection
+            // would hold the write lock for good. Such a connection is closed instead (closing
+            // rolls back). The ping first lets a queued rollback of a dropped transaction land.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })
