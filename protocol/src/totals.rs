@@ -6,14 +6,14 @@
 //! 1. line gross = quantity × unit price, rounded to the minor unit;
 //! 2. the line discount (an amount) comes off that line;
 //! 3. the cart discount (an amount, or a percentage of what is left) is shared over the lines in
-//!    proportion to their value, the rounding remainder going to the last line, so VAT is charged
-//!    on what the customer really pays;
+//!    proportion to their value, in whole minor units by largest remainder (`share_out`), so VAT
+//!    is charged on what the customer really pays and no line goes below zero;
 //! 4. VAT per line at the line's rate: contained in the price when prices include VAT, added on
 //!    top otherwise;
 //! 5. the total is the sum of the lines.
 
 use crate::money::round_to_minor;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 /// One cart line as the pricing sees it.
@@ -146,22 +146,14 @@ pub fn compute_totals(
         return Err(TotalsError::CartDiscountOutOfRange);
     }
 
-    let last_valued = after_line_discount
-        .iter()
-        .rposition(|(_, _, v)| *v > Decimal::ZERO);
-    let mut shared = Decimal::ZERO;
+    let values: Vec<Decimal> = after_line_discount.iter().map(|(_, _, v)| *v).collect();
+    let shares = share_out(cart_discount, &values, rules.minor_units);
     let mut out = Vec::with_capacity(lines.len());
     let mut vat_amount = Decimal::ZERO;
     let mut total_amount = Decimal::ZERO;
-    for (i, ((gross, discount, value), line)) in after_line_discount.iter().zip(lines).enumerate() {
-        let share = if cart_discount.is_zero() || base.is_zero() {
-            Decimal::ZERO
-        } else if Some(i) == last_valued {
-            cart_discount - shared
-        } else {
-            round(cart_discount * *value / base)
-        };
-        shared += share;
+    for (((gross, discount, value), line), share) in
+        after_line_discount.iter().zip(lines).zip(shares)
+    {
         let net = value - share;
         let (vat, total) = if rules.vat_inclusive {
             (round(net * line.vat_rate / (hundred + line.vat_rate)), net)
@@ -189,6 +181,39 @@ pub fn compute_totals(
         vat_amount,
         total_amount,
     })
+}
+
+/// Shares `amount` (at most the sum of `values`) over the lines in proportion to their values,
+/// in whole minor units: each share is first rounded down, then the units left over go one
+/// each to the lines with the largest remainders (the earlier line on a tie). No share is
+/// negative or larger than its line's value, and the shares add up to `amount` exactly; giving
+/// the whole remainder to one line instead can push a small line below zero.
+fn share_out(amount: Decimal, values: &[Decimal], minor_units: u32) -> Vec<Decimal> {
+    let base: Decimal = values.iter().sum();
+    if amount.is_zero() || base.is_zero() {
+        return vec![Decimal::ZERO; values.len()];
+    }
+    let unit = Decimal::new(1, minor_units);
+    let exact: Vec<Decimal> = values.iter().map(|v| amount * *v / base).collect();
+    let mut shares: Vec<Decimal> = exact
+        .iter()
+        .map(|e| e.round_dp_with_strategy(minor_units, RoundingStrategy::ToZero))
+        .collect();
+    let mut left = amount - shares.iter().sum::<Decimal>();
+    let mut by_remainder: Vec<usize> = (0..values.len()).collect();
+    by_remainder.sort_by(|&a, &b| (exact[b] - shares[b]).cmp(&(exact[a] - shares[a])));
+    // Fewer units are left over than lines with a remainder, and each such line has room for
+    // one more unit below its value, so one pass places them all.
+    for i in by_remainder {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        if shares[i] + unit <= values[i] {
+            shares[i] += unit;
+            left -= unit;
+        }
+    }
+    shares
 }
 
 /// How a payment settles a total.
@@ -283,12 +308,33 @@ mod tests {
         ];
         let t = compute_totals(&lines, CartDiscount::Amount(d("10.00")), EXCL).unwrap();
         let shares: Vec<_> = t.lines.iter().map(|l| l.cart_discount_share).collect();
-        assert_eq!(shares, vec![d("3.33"), d("3.33"), d("3.34")]);
+        // Equal remainders: the left-over cent goes to the first line.
+        assert_eq!(shares, vec![d("3.34"), d("3.33"), d("3.33")]);
         assert_eq!(t.cart_discount, d("10.00"));
-        // VAT on 6.67 + 6.67 + 6.66 = 0.67 + 0.67 + 0.67
+        // VAT on 6.66 + 6.67 + 6.67 = 0.67 + 0.67 + 0.67
         assert_eq!(t.vat_amount, d("2.01"));
         assert_eq!(t.total_amount, d("22.01"));
         assert_eq!(t.discount_amount(), d("10.00"));
+    }
+
+    #[test]
+    fn a_small_line_never_takes_more_discount_than_it_is_worth() {
+        // Rounded to the nearest cent, each large line's share is 0.02: 0.06 of the 0.05 to
+        // share. The old "remainder to the last line" rule gave the last line -0.01.
+        let lines = [
+            line("1", "10.6", "0", "0"),
+            line("1", "10.6", "0", "0"),
+            line("1", "10.6", "0", "0"),
+            line("1", "0.01", "0", "0"),
+        ];
+        let rules = PricingRules {
+            vat_inclusive: false,
+            minor_units: 2,
+        };
+        let t = compute_totals(&lines, CartDiscount::Amount(d("0.05")), rules).unwrap();
+        let shares: Vec<_> = t.lines.iter().map(|l| l.cart_discount_share).collect();
+        assert_eq!(shares, vec![d("0.02"), d("0.02"), d("0.01"), d("0.00")]);
+        assert!(t.lines.iter().all(|l| l.net >= Decimal::ZERO), "{t:?}");
     }
 
     #[test]
