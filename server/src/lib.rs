@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod resources;
 pub mod seed;
 pub mod settings;
+pub mod shifts;
 pub mod store;
 pub mod sync;
 
@@ -105,6 +106,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())
+        // Store operations: shift reports and the rescue import.
+        .routes(routes!(shifts::list))
+        .routes(routes!(shifts::show))
+        .routes(routes!(sync::rescue::rescue))
 }
 
 /// The OpenAPI document of every route.

@@ -58,6 +58,13 @@ enum SyncCommand {
         #[arg(long)]
         alert: bool,
     },
+    /// Apply a terminal's rescue file (`pos-terminal rescue export`) under the batch rules.
+    ImportRescue {
+        file: std::path::PathBuf,
+        /// The business to import into (default: the one the file names).
+        #[arg(long)]
+        business_id: Option<i64>,
+    },
 }
 
 #[derive(Parser)]
@@ -225,6 +232,28 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             println!("{} stale devices", devices.len());
+            Ok(())
+        }
+        Command::Sync(SyncCommand::ImportRescue { file, business_id }) => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let settings = Settings::new(cli.database_url.clone());
+            let report =
+                pos_server::sync::rescue::import_file(store, settings, &file, business_id).await?;
+            for result in &report.results {
+                println!(
+                    "{}\t{:?}\t{}",
+                    result.idempotency_key,
+                    result.status,
+                    result.error.as_deref().unwrap_or("")
+                );
+            }
+            println!("{}", report.message);
+            anyhow::ensure!(
+                report.summary.error_count == 0,
+                "{} operations were not applied",
+                report.summary.error_count
+            );
             Ok(())
         }
         Command::CreateUser(args) => {
