@@ -10,6 +10,7 @@
 //! database).
 
 pub mod auth;
+pub mod backup;
 pub mod conflicts;
 pub mod devices;
 pub mod discrepancies;

@@ -37,6 +37,11 @@ enum Command {
     /// Sync housekeeping.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Write a consistent copy of the database to FILE while the server keeps serving
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format).
+    Backup { file: std::path::PathBuf },
+    /// Restore FILE (made by `backup`) into an empty database, then apply newer migrations.
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +259,18 @@ async fn main() -> anyhow::Result<()> {
                 "{} operations were not applied",
                 report.summary.error_count
             );
+            Ok(())
+        }
+        Command::Backup { file } => {
+            pos_server::backup::backup(&cli.database_url, &file).await?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            pos_server::backup::restore(&cli.database_url, &file).await?;
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            println!("restored {}", file.display());
             Ok(())
         }
         Command::CreateUser(args) => {

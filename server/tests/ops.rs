@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{json, Backend, TestServer};
 use pos_protocol::store_ops::{rescue_checksum, RESCUE_FORMAT, RESCUE_FORMAT_VERSION};
 use reqwest::Method;
@@ -345,7 +347,202 @@ async fn a_rescue_file_imported_twice_then_synced_leaves_each_sale_once(backend:
     assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 2);
 }
 
+/// Rows per table of the database at `url`.
+async fn table_counts(backend: Backend, url: &str) -> BTreeMap<String, i64> {
+    use sqlx::{Connection, Row};
+    let mut counts = BTreeMap::new();
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for name in names {
+                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {name}"))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                counts.insert(name, row.get::<i64, _>(0));
+            }
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for name in names {
+                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {name}"))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                counts.insert(name, row.get::<i64, _>(0));
+            }
+        }
+    }
+    counts
+}
+
+/// A server over an existing database (the restored one), stopped when dropped.
+struct Restored {
+    base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve(url: &str) -> Restored {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = pos_server::Settings::new(url.to_string());
+    tokio::spawn(async move {
+        pos_server::launch(settings, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the restored server runs");
+    });
+    Restored { base, _stop: stop }
+}
+
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    batch: Option<&Value>,
+) -> Value {
+    let request = match batch {
+        Some(operations) => client
+            .post(format!("{base}{path}"))
+            .header("X-Device-ID", DEVICE)
+            .json(&json!({"operations": operations, "device_id": DEVICE})),
+        None => client.get(format!("{base}{path}")),
+    };
+    let (status, body) = json(request.bearer_auth(token).send().await.unwrap()).await;
+    assert!(status == 200, "{path}: {status} {body}");
+    body
+}
+
+async fn a_backup_taken_while_serving_restores_into_an_empty_database(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    register(&server, &cashier).await;
+    let client = reqwest::Client::new();
+    let before = call(
+        &client,
+        &server.base,
+        &cashier,
+        "/api/v1/sync/full?entities=products,stocks",
+        None,
+    )
+    .await;
+    let token = before["sync_token"].as_str().unwrap().to_string();
+    let operations = json!([
+        shift_open(),
+        sale("kept-1", "kept-ref-1", 3, 1, "2026-11-25T09:00:00.000Z"),
+    ]);
+    let synced = call(
+        &client,
+        &server.base,
+        &cashier,
+        "/api/v1/sync/batch",
+        Some(&operations),
+    )
+    .await;
+    assert_eq!(synced["results"][1]["invoice_number"], "DM-000001");
+
+    // Taken while the server runs; then restored into a database that did not exist.
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("pos.backup");
+    pos_server::backup::backup(&server.database_url, &file)
+        .await
+        .unwrap();
+    assert!(
+        pos_server::backup::backup(&server.database_url, &file)
+            .await
+            .is_err(),
+        "a backup never overwrites a file"
+    );
+    let (restored_url, pg_name) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                folder.path().join("restored.db").display()
+            ),
+            None,
+        ),
+        Backend::Postgres => {
+            let (url, name) = common::create_postgres_database().await;
+            (url, Some(name))
+        }
+    };
+    pos_server::backup::restore(&restored_url, &file)
+        .await
+        .unwrap();
+    assert!(
+        pos_server::backup::restore(&restored_url, &file)
+            .await
+            .is_err(),
+        "a restore never mixes into a database that has data"
+    );
+    let original_counts = table_counts(backend, &server.database_url).await;
+    assert!(original_counts["sales"] == 1 && original_counts["idempotency_keys"] >= 2);
+    assert_eq!(table_counts(backend, &restored_url).await, original_counts);
+
+    let restored = serve(&restored_url).await;
+    // The same token works (tokens are data too); the catalog, and what changed since a
+    // token issued before the backup, read the same on both servers.
+    for path in [
+        "/api/v1/sync/full?entities=products,stocks,parties,payment_types".to_string(),
+        format!("/api/v1/sync/changes?sync_token={token}"),
+    ] {
+        let original = call(&client, &server.base, &cashier, &path, None).await;
+        let copy = call(&client, &restored.base, &cashier, &path, None).await;
+        assert_eq!(original["data"], copy["data"], "{path}");
+        assert_eq!(original["has_more"], copy["has_more"], "{path}");
+    }
+    // Idempotency keys came along: the batch replays; the invoice counter too.
+    let replay = call(
+        &client,
+        &restored.base,
+        &cashier,
+        "/api/v1/sync/batch",
+        Some(&operations),
+    )
+    .await;
+    assert_eq!(replay["results"][1]["replayed"], true, "{replay}");
+    assert_eq!(
+        replay["results"][1]["server_id"],
+        synced["results"][1]["server_id"]
+    );
+    let next = call(
+        &client,
+        &restored.base,
+        &cashier,
+        "/api/v1/sync/batch",
+        Some(&json!([sale(
+            "after-restore",
+            "after-ref",
+            1,
+            1,
+            "2026-11-25T10:00:00.000Z"
+        )])),
+    )
+    .await;
+    assert_eq!(next["results"][0]["invoice_number"], "DM-000002", "{next}");
+    drop(restored);
+    if let Some(name) = pg_name {
+        common::drop_postgres_database(name);
+    }
+}
+
 on_both_databases!(
     the_shift_report_counts_what_synced_after_the_close,
     a_rescue_file_imported_twice_then_synced_leaves_each_sale_once,
+    a_backup_taken_while_serving_restores_into_an_empty_database,
 );
