@@ -546,3 +546,37 @@ on_both_databases!(
     a_rescue_file_imported_twice_then_synced_leaves_each_sale_once,
     a_backup_taken_while_serving_restores_into_an_empty_database,
 );
+
+/// The interactive reference page is served beside the document it shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_docs_page_shows_the_openapi_document() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let response = server
+        .client
+        .get(server.url("/api/docs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("/api/v1/sync/rescue"),
+        "the page embeds the route table"
+    );
+    let (status, document) = json(
+        server
+            .client
+            .get(server.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(document["paths"]["/api/v1/shifts/{id}"]["get"]["responses"]["401"].is_object());
+}
