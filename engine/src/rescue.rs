@@ -5,11 +5,10 @@
 use std::path::Path;
 
 use pos_protocol::store_ops::{
-    canonical_json, RescueContent, RescueFile, RescueOperation, RESCUE_FORMAT,
+    rescue_checksum, RescueContent, RescueFile, RescueOperation, RESCUE_FORMAT,
     RESCUE_FORMAT_VERSION,
 };
 use rusqlite::Connection;
-use sha2::{Digest, Sha256};
 
 use crate::error::{EngineError, Result};
 use crate::store::time_col;
@@ -74,8 +73,7 @@ pub fn collect(conn: &Connection, device_id: &str) -> Result<RescueFile> {
 
 /// Lower-case hex SHA-256 of the canonical JSON of `content`.
 pub fn checksum(content: &RescueContent) -> Result<String> {
-    let canonical = canonical_json(&serde_json::to_value(content)?);
-    Ok(format!("{:x}", Sha256::digest(canonical.as_bytes())))
+    Ok(rescue_checksum(&serde_json::to_value(content)?))
 }
 
 /// Writes `file` to `path` whole or not at all (a temporary file beside it, then a rename).

@@ -35,7 +35,7 @@ pub struct ShiftLink {
 /// "Cash" (any case). Payment types carry no cash flag on the wire, and "Cash" is the name the
 /// back office gives the drawer's payment type.
 pub fn is_cash(name: &str, is_credit: bool) -> bool {
-    !is_credit && name.trim().eq_ignore_ascii_case("cash")
+    pos_protocol::store_ops::is_cash_payment_type(name, is_credit)
 }
 
 /// The cash payment type of this business, if it has one.
@@ -534,8 +534,14 @@ pub fn report(conn: &Connection, local_id: i64) -> Result<ShiftReport> {
             }
         }
     }
-    let expected_cash =
-        head.opening_float + cash_sales + cash_due_collections - cash_refunds + pay_ins - pay_outs;
+    let expected_cash = pos_protocol::store_ops::expected_cash(
+        head.opening_float,
+        cash_sales,
+        cash_due_collections,
+        cash_refunds,
+        pay_ins,
+        pay_outs,
+    );
     let counted_denominations: Option<Vec<DenominationCount>> = head
         .counted_denominations
         .map(|t| serde_json::from_str(&t))

@@ -286,6 +286,33 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
     out
 }
 
+/// The checksum a rescue file carries: lower-case hex SHA-256 of [`canonical_json`] of its
+/// `content`. The terminal writes it and the server checks it with this one function.
+pub fn rescue_checksum(content: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(canonical_json(content).as_bytes()))
+}
+
+/// Whether a payment type counts as cash in the drawer (the shift's expected cash): the
+/// non-credit type named "Cash". The terminal's Z report and the server's shift report both
+/// decide with this.
+pub fn is_cash_payment_type(name: &str, is_credit: bool) -> bool {
+    !is_credit && name.trim().eq_ignore_ascii_case("cash")
+}
+
+/// What should be in the drawer: float + cash sales + cash due collections − cash refunds +
+/// pay-ins − pay-outs.
+pub fn expected_cash(
+    opening_float: Decimal,
+    cash_sales: Decimal,
+    cash_due_collections: Decimal,
+    cash_refunds: Decimal,
+    pay_ins: Decimal,
+    pay_outs: Decimal,
+) -> Decimal {
+    opening_float + cash_sales + cash_due_collections - cash_refunds + pay_ins - pay_outs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_field("body", "a JSON body is required"));
     }
+    if let Some(field) = nul_inside(bytes) {
+        return Err(ApiError::invalid_field(
+            field,
+            "text may not contain NUL characters",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -44,6 +50,40 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::invalid_field(field, err.inner().to_string())
     })
+}
+
+/// Where a JSON body holds a string with a NUL character, which PostgreSQL cannot store as
+/// text (SQLite would, so the two databases would disagree): `operations[0].data.name`.
+/// JSON can carry NUL only escaped, so bodies without `\u0000` are not walked.
+fn nul_inside(bytes: &[u8]) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => Some(path.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    Some(at)
+                } else {
+                    walk(item, &at)
+                }
+            }),
+            _ => None,
+        }
+    }
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPED_NUL.len()).any(|w| w == ESCAPED_NUL) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "").map(|path| if path.is_empty() { "body".into() } else { path })
 }
 
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
@@ -95,5 +135,22 @@ where
             .map_err(|rejection: PathRejection| {
                 ApiError::invalid_field("path", rejection.body_text())
             })
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    #[test]
+    fn a_nul_in_text_is_named_by_its_path() {
+        let body = br#"{"operations": [{"data": {"name": "a\u0000b"}}]}"#;
+        assert_eq!(
+            super::nul_inside(body).as_deref(),
+            Some("operations[0].data.name")
+        );
+        assert_eq!(
+            super::nul_inside(br#"{"name": "plain \\u0000 text"}"#),
+            None
+        );
+        assert_eq!(super::nul_inside(br#"{"name": "plain"}"#), None);
     }
 }

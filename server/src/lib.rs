@@ -11,6 +11,7 @@
 //! database).
 
 pub mod auth;
+pub mod backup;
 pub mod conflicts;
 pub mod devices;
 pub mod discrepancies;
@@ -21,6 +22,7 @@ pub mod middleware;
 pub mod resources;
 pub mod seed;
 pub mod settings;
+pub mod shifts;
 pub mod store;
 pub mod sync;
 
@@ -40,6 +42,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::SignInLimiter;
 use crate::error::ApiError;
@@ -106,11 +109,87 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())
+        // Store operations: shift reports and the rescue import.
+        .routes(routes!(shifts::list))
+        .routes(routes!(shifts::show))
+        .routes(routes!(sync::rescue::rescue))
 }
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut document = api_routes().split_for_parts().1;
+    document_common_errors(&mut document);
+    document
+}
+
+/// Adds the error answers every route shares (each the shared error body), where a route did
+/// not document them itself: 401 behind a token, 404 for an id in the path (another
+/// business's row answers it too), 422 and 413 for a body, 422 for parameters, 409 for a
+/// write's idempotency key still in progress, 500 for everything.
+fn document_common_errors(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let has_path_id = path.contains('{');
+        for (write, operation) in [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (false, item.delete.as_mut()),
+        ] {
+            let Some(operation) = operation else { continue };
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_body = operation.request_body.is_some();
+            let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let answers = &mut operation.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                answers
+                    .entry(code.to_string())
+                    .or_insert_with(|| error(description));
+            };
+            if secured {
+                add("401", "No valid token (`unauthenticated`)");
+            }
+            if has_path_id {
+                add(
+                    "404",
+                    "No such record in the caller's business (`not_found`)",
+                );
+            }
+            if has_body || has_params {
+                add(
+                    "422",
+                    "A field or parameter is wrong; `errors` names it (`validation_failed`)",
+                );
+            }
+            if has_body {
+                add(
+                    "413",
+                    "The body is larger than the limit (`payload_too_large`)",
+                );
+            }
+            if write && secured {
+                add(
+                    "409",
+                    "The same idempotency key is still being answered (`idempotency_key_in_progress`)",
+                );
+            }
+            add("500", "The server failed (`internal`); nothing was applied");
+        }
+    }
 }
 
 async fn route_not_found() -> ApiError {
@@ -137,9 +216,13 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 pub fn app(state: AppState) -> Router {
-    let (router, document) = api_routes().split_for_parts();
+    let (router, mut document) = api_routes().split_for_parts();
+    document_common_errors(&mut document);
+    // The interactive reference page; the document itself stays at /api/v1/openapi.json.
+    let docs: Router<AppState> = Scalar::with_url("/api/docs", document.clone()).into();
     let document = Arc::new(document);
     router
+        .merge(docs)
         .route(
             "/api/v1/openapi.json",
             get(move || {

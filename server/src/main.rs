@@ -37,6 +37,11 @@ enum Command {
     /// Sync housekeeping.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Write a consistent copy of the database to FILE while the server keeps serving
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format).
+    Backup { file: std::path::PathBuf },
+    /// Restore FILE (made by `backup`) into an empty database, then apply newer migrations.
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -57,6 +62,13 @@ enum SyncCommand {
         /// Also log a warning event per stale device (for alerting on logs).
         #[arg(long)]
         alert: bool,
+    },
+    /// Apply a terminal's rescue file (`pos-terminal rescue export`) under the batch rules.
+    ImportRescue {
+        file: std::path::PathBuf,
+        /// The business to import into (default: the one the file names).
+        #[arg(long)]
+        business_id: Option<i64>,
     },
 }
 
@@ -225,6 +237,40 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             println!("{} stale devices", devices.len());
+            Ok(())
+        }
+        Command::Sync(SyncCommand::ImportRescue { file, business_id }) => {
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            let settings = Settings::new(cli.database_url.clone());
+            let report =
+                pos_server::sync::rescue::import_file(store, settings, &file, business_id).await?;
+            for result in &report.results {
+                println!(
+                    "{}\t{:?}\t{}",
+                    result.idempotency_key,
+                    result.status,
+                    result.error.as_deref().unwrap_or("")
+                );
+            }
+            println!("{}", report.message);
+            anyhow::ensure!(
+                report.summary.error_count == 0,
+                "{} operations were not applied",
+                report.summary.error_count
+            );
+            Ok(())
+        }
+        Command::Backup { file } => {
+            pos_server::backup::backup(&cli.database_url, &file).await?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            pos_server::backup::restore(&cli.database_url, &file).await?;
+            let store = store::connect(&cli.database_url).await?;
+            store.migrate().await?;
+            println!("restored {}", file.display());
             Ok(())
         }
         Command::CreateUser(args) => {

@@ -27,7 +27,7 @@ fn too_large() -> Response {
 /// Reads the whole body up to the limit (413 above it), so later layers and extractors work
 /// on bytes that are known to fit.
 pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.settings.body_limit;
+    let limit = state.settings.body_limit_for(request.uri().path());
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -208,8 +208,9 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     let Ok(user) = authenticate(&state, request.headers()).await else {
         return next.run(request).await;
     };
+    let limit = state.settings.body_limit_for(request.uri().path());
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, state.settings.body_limit).await else {
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return too_large();
     };
     let path = parts

@@ -23,6 +23,8 @@ pub struct Settings {
     pub idempotency_lock_timeout: chrono::Duration,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Largest rescue file `POST /api/v1/sync/rescue` accepts, in bytes.
+    pub rescue_body_limit: usize,
     /// Failed sign-ins allowed per account, and per client address, within `sign_in_window`.
     pub sign_in_failures_per_account: u32,
     pub sign_in_failures_per_address: u32,
@@ -46,6 +48,7 @@ impl Settings {
             idempotency_ttl: chrono::Duration::hours(24),
             idempotency_lock_timeout: chrono::Duration::minutes(5),
             body_limit: 2 * 1024 * 1024,
+            rescue_body_limit: 64 * 1024 * 1024,
             sign_in_failures_per_account: 10,
             sign_in_failures_per_address: 50,
             sign_in_window: Duration::from_secs(15 * 60),
@@ -53,6 +56,15 @@ impl Settings {
             min_client_version: "0.1.0".to_string(),
             cleanup_days: 30,
             stale_device_days: 90,
+        }
+    }
+
+    /// The body limit of a request path: a rescue file may be far larger than a request.
+    pub fn body_limit_for(&self, path: &str) -> usize {
+        if path == crate::sync::rescue::RESCUE_PATH {
+            self.rescue_body_limit.max(self.body_limit)
+        } else {
+            self.body_limit
         }
     }
 }

@@ -1159,4 +1159,34 @@ impl SyncTx {
             .await?;
         Ok(())
     }
+
+    /// Whether a shift of the business exists, and when it closed (`None` while open).
+    pub async fn shift_closed_at(
+        &mut self,
+        business_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<Option<DateTime<Utc>>>> {
+        let row = self
+            .one(
+                "SELECT closed_at FROM shifts WHERE business_id = $1 AND id = $2",
+                &[int(business_id), int(id)],
+                &[Column::Time],
+            )
+            .await?;
+        Ok(row.map(|r| match r.first() {
+            Some(Value::Time(at)) => *at,
+            _ => None,
+        }))
+    }
+
+    /// Files a due collection under the shift whose drawer took the cash.
+    pub async fn set_due_collection_shift(&mut self, id: i64, shift_id: i64) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE due_collects SET shift_id = $2 WHERE id = $1",
+                &[int(id), int(shift_id)],
+            )
+            .await?;
+        Ok(())
+    }
 }

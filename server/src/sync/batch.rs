@@ -200,6 +200,24 @@ pub async fn batch(
             format!("must hold 1 to {MAX_BATCH_OPERATIONS} operations"),
         ));
     }
+    let response = apply_operations(&state, &user, device_id, &request.operations).await?;
+    let status = if response.summary.error_count == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((status, Json(response)).into_response())
+}
+
+/// Applies `operations` in order for one device of the caller's business under the batch
+/// rules, and logs the run. The batch route and the rescue import both come through here, so
+/// a rescued operation and the same operation synced later meet the same exactly-once rules.
+pub async fn apply_operations(
+    state: &AppState,
+    user: &AuthUser,
+    device_id: String,
+    operations: &[Operation],
+) -> ApiResult<BatchResponse> {
     let settings = state
         .store
         .business_settings(user.business_id)
@@ -207,17 +225,17 @@ pub async fn batch(
         .ok_or_else(|| ApiError::internal("the caller's business has no settings"))?;
     let started_at = pos_protocol::time::now();
     let ctx = Context {
-        state: &state,
-        user: &user,
+        state,
+        user,
         device_id,
         settings,
         now: started_at,
     };
 
-    let mut results = Vec::with_capacity(request.operations.len());
+    let mut results = Vec::with_capacity(operations.len());
     // Local ids whose create failed here: operations naming them fail as dependants.
     let mut failed_locals: HashSet<(String, String)> = HashSet::new();
-    for op in &request.operations {
+    for op in operations {
         let result = run_operation(&ctx, op, &failed_locals).await;
         if !result.status.is_done() && op.action == "create" {
             if let Some(local) = result.local_id.clone() {
@@ -259,21 +277,12 @@ pub async fn batch(
     if let Err(err) = logged.await {
         tracing::error!(%err, "cannot write the sync log");
     }
-    let status = if summary.error_count == 0 {
-        StatusCode::OK
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Ok((
-        status,
-        Json(BatchResponse {
-            success: summary.error_count == 0,
-            results,
-            server_timestamp: now,
-            summary,
-        }),
-    )
-        .into_response())
+    Ok(BatchResponse {
+        success: summary.error_count == 0,
+        results,
+        server_timestamp: now,
+        summary,
+    })
 }
 
 /// Names of the local ids an operation depends on, as (entity, local id).
@@ -596,7 +605,7 @@ async fn create_sale(
             ));
         }
     }
-    let shift_id = resolve_shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref()).await?;
+    let shift = resolve_shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref()).await?;
     let paid = sale.paid_amount.unwrap_or(sale.total_amount);
     let due = sale
         .due_amount
@@ -610,7 +619,7 @@ async fn create_sale(
     }
 
     // Lines: lock each stock row, take the quantity off, note every shortfall.
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
     let mut lines = Vec::new();
     let mut shortfalls = Vec::new();
     let mut pricing = Vec::new();
@@ -711,7 +720,7 @@ async fn create_sale(
             offline_timestamp: op.offline_timestamp,
             totals_mismatch,
             meta: sale.meta.as_ref().map(|m| m.to_string()),
-            shift_id,
+            shift_id: shift.as_ref().map(|s| s.id),
             now: ctx.now,
         })
         .await?;
@@ -1005,8 +1014,9 @@ async fn collect_due(
                 format!("party {party_id} does not exist"),
             )
         })?;
+    let shift = resolve_shift(ctx, tx, due.shift_id, due.shift_local_id.as_deref()).await?;
     let due_after = party.due - due.amount;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
     // The cash is already in the drawer: what exceeds the due becomes the party's advance.
     if due_after < Decimal::ZERO {
         warnings.push(Warning::Overpayment {
@@ -1041,6 +1051,9 @@ async fn collect_due(
             now: ctx.now,
         })
         .await?;
+    if let Some(shift) = &shift {
+        tx.set_due_collection_shift(created.id, shift.id).await?;
+    }
     if let Some(local) = &due.local_id {
         tx.map_local_id(
             business_id,
@@ -1057,13 +1070,32 @@ async fn collect_due(
     Ok(result)
 }
 
-/// The shift an operation names by server id or by this device's local id.
+/// The shift an operation names, found by server id or by this device's local id.
+struct ShiftLink {
+    id: i64,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl ShiftLink {
+    /// An operation still lands in its own shift when it syncs after the close; only one
+    /// that happened (by its offline time) after the close is flagged.
+    fn warning(link: Option<&ShiftLink>, op: &Operation) -> Option<Warning> {
+        let link = link?;
+        match (link.closed_at, op.offline_timestamp) {
+            (Some(closed), Some(at)) if at > closed => {
+                Some(Warning::AfterShiftClose { shift_id: link.id })
+            }
+            _ => None,
+        }
+    }
+}
+
 async fn resolve_shift(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
     shift_id: Option<i64>,
     shift_local_id: Option<&str>,
-) -> OpResult<Option<i64>> {
+) -> OpResult<Option<ShiftLink>> {
     let id = match (shift_id, shift_local_id) {
         (Some(id), _) => id,
         (None, Some(local)) => resolve_local(ctx, tx, "shift", local)
@@ -1076,8 +1108,8 @@ async fn resolve_shift(
             })?,
         (None, None) => return Ok(None),
     };
-    match tx.shift(ctx.user.business_id, Some(id), None).await? {
-        Some((shift, _)) => Ok(Some(shift.id)),
+    match tx.shift_closed_at(ctx.user.business_id, id).await? {
+        Some(closed_at) => Ok(Some(ShiftLink { id, closed_at })),
         None => Err(OpFailure::error(
             BatchErrorCode::ShiftNotFound,
             format!("shift {id} does not exist"),
@@ -1222,7 +1254,7 @@ async fn record_cash_movement(
         }
     }
     non_negative("amount", movement.amount)?;
-    let shift_id = resolve_shift(
+    let shift = resolve_shift(
         ctx,
         tx,
         movement.shift_id,
@@ -1238,7 +1270,7 @@ async fn record_cash_movement(
     let created = tx
         .insert_cash_movement(
             business_id,
-            shift_id,
+            shift.id,
             movement.cashier_id.unwrap_or(ctx.user.user_id),
             &ctx.device_id,
             movement.local_id.as_deref(),
@@ -1264,7 +1296,9 @@ async fn record_cash_movement(
         )
         .await?;
     }
-    Ok(done(op, ResultStatus::Created, &created, movement.local_id))
+    let mut result = done(op, ResultStatus::Created, &created, movement.local_id);
+    result.warnings = ShiftLink::warning(Some(&shift), op).into_iter().collect();
+    Ok(result)
 }
 
 /// A return against a sale. One that asks back more than is left of the sale (two offline
@@ -1329,8 +1363,7 @@ async fn return_sale(
             format!("sale {sale_id} does not exist"),
         )
     })?;
-    let shift_id =
-        resolve_shift(ctx, tx, request.shift_id, request.shift_local_id.as_deref()).await?;
+    let shift = resolve_shift(ctx, tx, request.shift_id, request.shift_local_id.as_deref()).await?;
     if let Some(id) = request.payment_type_id {
         if !tx.payment_type_exists(business_id, id).await? {
             return Err(OpFailure::error(
@@ -1385,7 +1418,7 @@ async fn return_sale(
             device_id: &ctx.device_id,
             local_id: request.local_id.as_deref(),
             client_reference: request.client_reference.as_deref(),
-            shift_id,
+            shift_id: shift.as_ref().map(|s| s.id),
             refund_method: request.refund_method.as_str(),
             payment_type_id: request.payment_type_id,
             refund_amount: request.refund_amount,
@@ -1455,7 +1488,9 @@ async fn return_sale(
             }
         }
     }
-    Ok(done(op, ResultStatus::Created, &created, request.local_id))
+    let mut result = done(op, ResultStatus::Created, &created, request.local_id);
+    result.warnings = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod cursor;
+pub mod rescue;
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -35,7 +35,7 @@ fn database_url_in(admin: &str, name: &str) -> String {
     }
 }
 
-async fn create_postgres_database() -> (String, String) {
+pub async fn create_postgres_database() -> (String, String) {
     let admin = admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
@@ -53,7 +53,7 @@ async fn create_postgres_database() -> (String, String) {
     (database_url_in(&admin, &name), name)
 }
 
-fn drop_postgres_database(name: String) {
+pub fn drop_postgres_database(name: String) {
     // Drop runs inside the test's runtime; a thread with its own runtime may block.
     let _ = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

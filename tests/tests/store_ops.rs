@@ -1,0 +1,100 @@
+//! A real terminal and the server agree about the till: the server's shift report equals the
+//! terminal's Z report, and a rescue file the terminal exported, imported by the owner and
+//! then synced by the terminal as well, leaves each sale once.
+
+use pos_e2e::fleet::{codes_with_stock, decimal, sign_in_terminals};
+use pos_e2e::harness::{Api, Backend, Database, InProcessServer};
+use pos_engine::{CountedCash, PaymentInput};
+use pos_protocol::Decimal;
+use reqwest::Method;
+use serde_json::Value;
+
+async fn the_server_agrees_with_the_till(backend: Backend) {
+    let database = Database::create(backend).await;
+    let server = InProcessServer::start(&database.url).await;
+    let terminals = sign_in_terminals(1, &server.url(), "cashier@demo.test").await;
+    let engine = &terminals[0].engine;
+    let manager = Api::sign_in(&server.url(), "manager@demo.test").await;
+    let codes = codes_with_stock(&manager).await;
+
+    engine.shift_open(Decimal::from(100)).unwrap();
+    for (n, code) in codes.iter().take(3).enumerate() {
+        engine.cart_add_code(code, Decimal::from(n + 1)).unwrap();
+        engine.complete_sale(PaymentInput::default()).unwrap();
+    }
+    engine.shift_pay_in(Decimal::from(20), "change").unwrap();
+    engine.shift_pay_out(Decimal::new(350, 2), "milk").unwrap();
+    let z = engine
+        .shift_close(CountedCash::Total(Decimal::from(150)))
+        .unwrap();
+    engine.sync_now().await.unwrap();
+
+    let device = engine.session().unwrap().device.id;
+    let (status, list) = manager
+        .call(
+            Method::GET,
+            &format!("/api/v1/shifts?device={device}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["pagination"]["total"], 1, "{list}");
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let (status, body) = manager
+        .call(Method::GET, &format!("/api/v1/shifts/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let report = &body["data"]["report"];
+    for (field, till) in [
+        ("opening_float", z.opening_float),
+        ("sales_total", z.sales_total),
+        ("cash_sales", z.cash_sales),
+        ("cash_refunds", z.cash_refunds),
+        ("pay_ins", z.pay_ins),
+        ("pay_outs", z.pay_outs),
+        ("expected_cash", z.expected_cash),
+        ("discounts", z.discounts),
+        ("vat", z.vat),
+    ] {
+        assert_eq!(decimal(&report[field]), till, "{field}: {report}");
+    }
+    assert_eq!(report["sales_count"], z.sales_count);
+    assert_eq!(decimal(&report["counted_cash"]), z.counted_cash.unwrap());
+    assert_eq!(decimal(&report["difference"]), z.difference.unwrap());
+
+    // A sale the till has not synced, exported as a rescue file and imported by the owner;
+    // then the till syncs it too.
+    engine.cart_add_code(&codes[0], Decimal::ONE).unwrap();
+    let rescued = engine.complete_sale(PaymentInput::default()).unwrap();
+    let file = terminals[0].folder.path().join("rescue.json");
+    engine.rescue_export(&file).unwrap();
+    let owner = Api::sign_in(&server.url(), "owner@demo.test").await;
+    let contents: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for _ in 0..2 {
+        let (status, answer) = owner
+            .call(Method::POST, "/api/v1/sync/rescue", Some(&contents))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    engine.sync_now().await.unwrap();
+    assert_eq!(
+        database
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM sales WHERE client_reference = '{}'",
+                rescued.client_reference
+            ))
+            .await,
+        1
+    );
+    assert_eq!(database.scalar("SELECT COUNT(*) FROM sales").await, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_agrees_with_the_till_on_sqlite() {
+    the_server_agrees_with_the_till(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_agrees_with_the_till_on_postgres() {
+    the_server_agrees_with_the_till(Backend::Postgres).await
+}
