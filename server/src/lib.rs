@@ -9,7 +9,10 @@
 //! handler → domain rules (`auth`, `resources`) → `store` (one trait, one SQL module per
 //! database).
 
+pub mod audit;
 pub mod auth;
+pub mod batches;
+pub mod business;
 pub mod conflicts;
 pub mod devices;
 pub mod discrepancies;
@@ -20,8 +23,10 @@ pub mod middleware;
 pub mod resources;
 pub mod seed;
 pub mod settings;
+pub mod statistics;
 pub mod store;
 pub mod sync;
+pub mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -105,6 +110,41 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())
+        // Back office.
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(
+            users::show,
+            users::replace,
+            users::patch,
+            users::delete
+        ))
+        .routes(routes!(
+            users::profile,
+            users::profile_post,
+            users::profile_put
+        ))
+        .routes(routes!(business::show))
+        .routes(routes!(business::update))
+        .routes(routes!(
+            business::settings,
+            business::settings_put,
+            business::settings_patch
+        ))
+        .routes(routes!(business::invoice_settings_show))
+        .routes(routes!(business::invoice_settings_update))
+        .routes(routes!(business::new_invoice))
+        .routes(routes!(business::currencies))
+        .routes(routes!(business::currency))
+        .routes(routes!(business::business_categories))
+        .routes(routes!(batches::of_product))
+        .routes(routes!(batches::select_batches))
+        .routes(routes!(batches::expiring))
+        .routes(routes!(batches::expired))
+        .routes(routes!(batches::show))
+        .routes(routes!(batches::movements_of))
+        .routes(routes!(statistics::summary))
+        .routes(routes!(statistics::dashboard))
+        .routes(routes!(statistics::invoices))
 }
 
 /// The OpenAPI document of every route.
