@@ -11,6 +11,7 @@
 //! - [`entities`]: catalog, party and settings records as the API shows them.
 //! - [`auth`]: sign-in and token refresh.
 //! - [`sync`]: register, full, changes and batch envelopes and operation payloads.
+//! - [`office`]: staff, business, variants, batches and dashboard figures.
 //! - [`store_ops`]: shift, cash movement and return payloads; the rescue file.
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod device;
 pub mod entities;
 pub mod error;
 pub mod money;
+pub mod office;
 pub mod page;
 pub mod stock_discrepancy;
 pub mod store_ops;

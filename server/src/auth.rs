@@ -38,7 +38,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
-fn password_matches(password: &str, stored_hash: &str) -> bool {
+pub(crate) fn password_matches(password: &str, stored_hash: &str) -> bool {
     PasswordHash::new(stored_hash)
         .map(|parsed| {
             Argon2::default()

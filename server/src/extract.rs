@@ -138,6 +138,20 @@ where
     }
 }
 
+/// Reads a JSON value already parsed (a body taken as `ApiJson<Value>` so that the caller's
+/// role is checked before its shape), naming the field that is wrong.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        ApiError::invalid_field(field, err.inner().to_string())
+    })
+}
+
 #[cfg(test)]
 mod nul_tests {
     #[test]

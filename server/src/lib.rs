@@ -10,8 +10,11 @@
 //! handler → domain rules (`auth`, `resources`) → `store` (one trait, one SQL module per
 //! database).
 
+pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod batches;
+pub mod business;
 pub mod conflicts;
 pub mod devices;
 pub mod discrepancies;
@@ -23,8 +26,10 @@ pub mod resources;
 pub mod seed;
 pub mod settings;
 pub mod shifts;
+pub mod statistics;
 pub mod store;
 pub mod sync;
+pub mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -113,6 +118,41 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shifts::list))
         .routes(routes!(shifts::show))
         .routes(routes!(sync::rescue::rescue))
+        // Back office.
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(
+            users::show,
+            users::replace,
+            users::patch,
+            users::delete
+        ))
+        .routes(routes!(
+            users::profile,
+            users::profile_post,
+            users::profile_put
+        ))
+        .routes(routes!(business::show))
+        .routes(routes!(business::update))
+        .routes(routes!(
+            business::settings,
+            business::settings_put,
+            business::settings_patch
+        ))
+        .routes(routes!(business::invoice_settings_show))
+        .routes(routes!(business::invoice_settings_update))
+        .routes(routes!(business::new_invoice))
+        .routes(routes!(business::currencies))
+        .routes(routes!(business::currency))
+        .routes(routes!(business::business_categories))
+        .routes(routes!(batches::of_product))
+        .routes(routes!(batches::select_batches))
+        .routes(routes!(batches::expiring))
+        .routes(routes!(batches::expired))
+        .routes(routes!(batches::show))
+        .routes(routes!(batches::movements_of))
+        .routes(routes!(statistics::summary))
+        .routes(routes!(statistics::dashboard))
+        .routes(routes!(statistics::invoices))
 }
 
 /// The OpenAPI document of every route.

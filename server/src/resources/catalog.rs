@@ -8,6 +8,7 @@ use pos_protocol::entities::{
     Brand, Category, Party, PaymentType, Product, Stock, Unit, Vat, Warehouse,
 };
 use pos_protocol::error::ApiErrorBody;
+use pos_protocol::office::ProductVariant;
 use pos_protocol::page::{PageQuery, Paged};
 use pos_protocol::DataResponse;
 use serde_json::Value as JsonValue;
@@ -206,8 +207,96 @@ pub async fn product_by_barcode(
     .await
 }
 
+resource!(
+    variants,
+    spec::VARIANTS,
+    ProductVariant,
+    "variants",
+    "/api/v1/variants",
+    "/api/v1/variants/{id}"
+);
+
+/// The product's live variants.
+#[utoipa::path(get, path = "/api/v1/products/{id}/variants", tag = "variants",
+    params(("id" = i64, Path), PageQuery),
+    responses((status = 200, description = "One page of the product's variants", body = Paged<ProductVariant>),
+              (status = 404, description = "No such product in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn product_variants(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Paged<ProductVariant>>> {
+    crate::resources::list_of(
+        &state,
+        &user,
+        &spec::VARIANTS,
+        (&spec::PRODUCTS, "product_id", id),
+        page,
+    )
+    .await
+}
+
+/// A new variant of the product named by the path.
+#[utoipa::path(post, path = "/api/v1/products/{id}/variants", tag = "variants",
+    params(("id" = i64, Path)), request_body = Object,
+    responses((status = 201, description = "Created", body = DataResponse<ProductVariant>),
+              (status = 403, description = "The role may not change this", body = ApiErrorBody),
+              (status = 404, description = "No such product in this business", body = ApiErrorBody),
+              (status = 422, description = "A field is wrong", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_product_variant(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<JsonValue>,
+) -> ApiResult<(StatusCode, Json<DataResponse<ProductVariant>>)> {
+    crate::resources::create_under(
+        &state,
+        &user,
+        &spec::VARIANTS,
+        (&spec::PRODUCTS, "product_id", id),
+        body,
+    )
+    .await
+}
+
+/// A scanned code: the variant's barcode, or else its SKU.
+#[utoipa::path(get, path = "/api/v1/variants/by-barcode/{code}", tag = "variants",
+    params(("code" = String, Path)),
+    responses((status = 200, description = "The variant", body = DataResponse<ProductVariant>),
+              (status = 404, description = "No variant has this code", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn variant_by_barcode(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<DataResponse<ProductVariant>>> {
+    crate::resources::find_by_code(&state, &user, &spec::VARIANTS, &["barcode", "sku"], &code).await
+}
+
+/// Takes a variant off sale, or puts it back.
+#[utoipa::path(patch, path = "/api/v1/variants/{id}/toggle-active", tag = "variants",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "Toggled", body = DataResponse<ProductVariant>),
+              (status = 403, description = "The role may not change this", body = ApiErrorBody),
+              (status = 404, description = "Not in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn toggle_variant(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<DataResponse<ProductVariant>>> {
+    crate::resources::toggle(&state, &user, &spec::VARIANTS, id, "is_active").await
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(variants::router())
+        .routes(routes!(product_variants, create_product_variant))
+        .routes(routes!(variant_by_barcode))
+        .routes(routes!(toggle_variant))
         .merge(products::router())
         .routes(routes!(product_by_barcode))
         .merge(categories::router())

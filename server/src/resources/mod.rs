@@ -215,7 +215,7 @@ pub async fn create<E: DeserializeOwned>(
 }
 
 /// What an update is based on: a version, or a manager's decision to overwrite.
-fn expected_version(
+pub(crate) fn expected_version(
     user: &AuthUser,
     headers: &HeaderMap,
     body: Option<&Map<String, JsonValue>>,
@@ -356,7 +356,7 @@ pub async fn delete<E: DeserializeOwned>(
     }
 }
 
-fn as_object(body: JsonValue) -> ApiResult<Map<String, JsonValue>> {
+pub(crate) fn as_object(body: JsonValue) -> ApiResult<Map<String, JsonValue>> {
     match body {
         JsonValue::Object(map) => Ok(map),
         _ => Err(ApiError::invalid_field("body", "expected a JSON object")),
@@ -365,7 +365,7 @@ fn as_object(body: JsonValue) -> ApiResult<Map<String, JsonValue>> {
 
 /// Reads every writable field present in `body` (all required ones on create), collecting
 /// a problem per field. Unknown fields are ignored.
-fn parse_fields(
+pub(crate) fn parse_fields(
     spec: &'static ResourceSpec,
     body: &Map<String, JsonValue>,
     creating: bool,
@@ -493,5 +493,94 @@ async fn check_references(
         Ok(())
     } else {
         Err(ApiError::invalid_fields(errors))
+    }
+}
+
+/// The live rows of one parent record (a product's variants); 404 when the parent is not a
+/// live row of the caller's business.
+pub async fn list_of<E: DeserializeOwned>(
+    state: &AppState,
+    user: &AuthUser,
+    spec: &'static ResourceSpec,
+    parent: (&'static ResourceSpec, &'static str, i64),
+    page: PageQuery,
+) -> ApiResult<Json<Paged<E>>> {
+    let (parent_spec, column, parent_id) = parent;
+    live_record(state, user, parent_spec, parent_id).await?;
+    let (mut records, total) = state
+        .store
+        .list_records_of(
+            spec,
+            user.business_id,
+            column,
+            parent_id,
+            page.offset(),
+            page.per_page(),
+        )
+        .await?;
+    complete(state.store.as_ref(), spec, user.business_id, &mut records).await?;
+    let data = records
+        .into_iter()
+        .map(|r| typed(spec, r))
+        .collect::<ApiResult<Vec<E>>>()?;
+    Ok(Json(Paged {
+        message: format!("{} list", spec.label),
+        data,
+        pagination: Pagination::new(&page, total),
+    }))
+}
+
+/// Creates a row under a parent named by the path (a variant of `/products/{id}`): the
+/// parent must be a live row of the caller's business (else 404), and the path wins over
+/// any parent id in the body.
+pub async fn create_under<E: DeserializeOwned>(
+    state: &AppState,
+    user: &AuthUser,
+    spec: &'static ResourceSpec,
+    parent: (&'static ResourceSpec, &'static str, i64),
+    body: JsonValue,
+) -> ApiResult<(StatusCode, Json<DataResponse<E>>)> {
+    user.require(spec.write_role, &format!("create a {}", spec.entity_type))?;
+    let (parent_spec, column, parent_id) = parent;
+    live_record(state, user, parent_spec, parent_id).await?;
+    let mut body = as_object(body)?;
+    let wire = spec.field(column).map_or(column, |f| f.wire);
+    body.insert(wire.into(), parent_id.into());
+    create(state, user, spec, JsonValue::Object(body)).await
+}
+
+/// Flips a boolean column of a live row, based on the version it was read at.
+pub async fn toggle<E: DeserializeOwned>(
+    state: &AppState,
+    user: &AuthUser,
+    spec: &'static ResourceSpec,
+    id: i64,
+    column: &'static str,
+) -> ApiResult<Json<DataResponse<E>>> {
+    user.require(spec.write_role, &format!("change a {}", spec.entity_type))?;
+    let current = live_record(state, user, spec, id).await?;
+    let wire = spec.field(column).map_or(column, |f| f.wire);
+    let flipped = !current
+        .get(wire)
+        .and_then(JsonValue::as_bool)
+        .unwrap_or(false);
+    let version = version_of(&current);
+    let updated = state
+        .store
+        .update_record(
+            spec,
+            user.business_id,
+            id,
+            &[(column, Value::Bool(Some(flipped)))],
+            Some(version),
+            pos_protocol::time::now(),
+        )
+        .await?;
+    match updated {
+        Some(record) => Ok(Json(DataResponse::new(
+            format!("{} updated", spec.label),
+            typed(spec, record)?,
+        ))),
+        None => Err(explain_miss(state, user, spec, id, Some(version)).await),
     }
 }

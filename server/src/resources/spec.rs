@@ -295,3 +295,25 @@ pub static PARTIES: ResourceSpec = ResourceSpec {
     initial_copies: &[("due", "opening_balance")],
     with_stock_total: false,
 };
+
+pub static VARIANTS: ResourceSpec = ResourceSpec {
+    table: "product_variants",
+    entity_type: "variant",
+    label: "Variant",
+    fields: &[
+        Field::reference("product_id", "product_id", "products").required(),
+        Field::text("sku", "sku", 100).required(),
+        Field::text("barcode", "barcode", 100).optional(),
+        Field::decimal("price", "price", MONEY).optional(),
+        Field::decimal("cost_price", "cost_price", MONEY).optional(),
+        Field::decimal("wholesale_price", "wholesale_price", MONEY).optional(),
+        Field::decimal("dealer_price", "dealer_price", MONEY).optional(),
+        Field::decimal("weight", "weight", QUANTITY).optional(),
+        Field::text("image", "image", 255).optional(),
+        Field::boolean("is_active", "is_active"),
+        Field::integer("sort_order", "sort_order"),
+    ],
+    write_role: Role::Manager,
+    initial_copies: &[],
+    with_stock_total: false,
+};

@@ -333,6 +333,18 @@ pub trait Store: Send + Sync {
         body: &[u8],
     ) -> StoreResult<()>;
     async fn delete_key(&self, business_id: i64, key: &str) -> StoreResult<()>;
+
+    /// Live rows of one parent (a product's variants), by id, and how many there are.
+    /// `parent` is a column of the spec.
+    async fn list_records_of(
+        &self,
+        spec: &'static ResourceSpec,
+        business_id: i64,
+        parent: &'static str,
+        parent_id: i64,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Record>, u64)>;
 }
 
 /// Opens the database a URL names: `postgres://` or `postgresql://` for PostgreSQL, anything

@@ -697,4 +697,33 @@ impl Store for PgStore {
             .await?;
         Ok(())
     }
+
+    async fn list_records_of(
+        &self,
+        spec: &'static ResourceSpec,
+        business_id: i64,
+        parent: &'static str,
+        parent_id: i64,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Record>, u64)> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = sqlx::query(&sql::list_of(D, spec, parent))
+            .bind(business_id)
+            .bind(parent_id)
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(&sql::count_of(D, spec, parent))
+            .bind(business_id)
+            .bind(parent_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let records = rows
+            .iter()
+            .map(|r| record(r, spec))
+            .collect::<StoreResult<_>>()?;
+        Ok((records, u64::try_from(total).unwrap_or(0)))
+    }
 }

@@ -205,3 +205,27 @@ pub const SETTINGS_COLUMNS: &str =
     "company_name, currency_code, currency_symbol, currency_minor_units, \
      currency_position, vat_enabled, vat_inclusive, invoice_prefix, timezone, shifts_required, \
      max_cashier_discount_percent, version, updated_at";
+
+/// Live rows whose `parent` column (from the spec, never from a client) holds a value.
+/// Parameters: 1 business, 2 parent id, 3 limit, 4 offset.
+pub fn list_of(d: Dialect, spec: &ResourceSpec, parent: &str) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE business_id = {} AND {parent} = {} AND deleted_at IS NULL ORDER BY id LIMIT {} OFFSET {}",
+        columns(spec),
+        spec.table,
+        d.param(1),
+        d.param(2),
+        d.param(3),
+        d.param(4)
+    )
+}
+
+/// Parameters: 1 business, 2 parent id.
+pub fn count_of(d: Dialect, spec: &ResourceSpec, parent: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM {} WHERE business_id = {} AND {parent} = {} AND deleted_at IS NULL",
+        spec.table,
+        d.param(1),
+        d.param(2)
+    )
+}

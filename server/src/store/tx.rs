@@ -1190,3 +1190,11 @@ impl SyncTx {
         Ok(())
     }
 }
+
+impl SyncTx {
+    /// The raw transaction, for statements of other modules that must commit together with
+    /// this transaction's own (the back office's writes and their audit rows).
+    pub fn exec(&mut self) -> &mut dyn TxExec {
+        self.exec.as_mut()
+    }
+}

@@ -695,7 +695,7 @@ async fn create_sale(
     }
 
     let number = tx.next_invoice_number(business_id, "sale").await?;
-    let invoice_number = format!("{}{number:06}", ctx.settings.invoice_prefix);
+    let invoice_number = crate::business::document_number(&ctx.settings.invoice_prefix, number);
     let created = tx
         .insert_sale(&NewSale {
             business_id,

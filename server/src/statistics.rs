@@ -1,0 +1,346 @@
+//! Figures for the back office (`/api/v1/summary`, `/api/v1/dashboard`) and a party's unpaid
+//! invoices (`/api/v1/invoices`).
+//!
+//! Amounts are summed here rather than in SQL: SQLite keeps exact decimals as text, and a
+//! SQL sum there would go through floating point. Days are UTC days.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use pos_protocol::auth::Role;
+use pos_protocol::error::ApiErrorBody;
+use pos_protocol::office::{DailyAmount, Dashboard, DueInvoice, Summary};
+use pos_protocol::DataResponse;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::store::{stock_totals, Column, StoreError, StoreResult, TxExec, Value};
+use crate::AppState;
+
+/// Days of the dashboard's charts.
+const CHART_DAYS: i64 = 7;
+
+fn dec(row: &[Value], i: usize) -> StoreResult<Decimal> {
+    match row.get(i) {
+        Some(Value::Decimal(v)) => Ok(v.unwrap_or(Decimal::ZERO)),
+        _ => Err(StoreError::Corrupt("expected a number".into())),
+    }
+}
+
+fn int(row: &[Value], i: usize) -> StoreResult<i64> {
+    match row.get(i) {
+        Some(Value::Int(Some(v))) => Ok(*v),
+        _ => Err(StoreError::Corrupt("expected an integer".into())),
+    }
+}
+
+fn time(row: &[Value], i: usize) -> StoreResult<DateTime<Utc>> {
+    match row.get(i) {
+        Some(Value::Time(Some(v))) => Ok(*v),
+        _ => Err(StoreError::Corrupt("expected a time".into())),
+    }
+}
+
+/// A money document: its total, what was paid on it, its profit and its date.
+struct Document {
+    total: Decimal,
+    paid: Decimal,
+    profit: Decimal,
+    date: DateTime<Utc>,
+}
+
+/// Live rows of a document table, from `since` on when given.
+async fn documents(
+    exec: &mut dyn TxExec,
+    select: &str,
+    date_column: &str,
+    business_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> StoreResult<Vec<Document>> {
+    let mut sql = format!("{select} WHERE business_id = $1 AND deleted_at IS NULL");
+    let mut args = vec![Value::Int(Some(business_id))];
+    if let Some(since) = since {
+        sql.push_str(&format!(" AND {date_column} >= $2"));
+        args.push(Value::Time(Some(since)));
+    }
+    let rows = exec
+        .fetch_all(
+            &sql,
+            &args,
+            &[
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Time,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Document {
+                total: dec(r, 0)?,
+                paid: dec(r, 1)?,
+                profit: dec(r, 2)?,
+                date: time(r, 3)?,
+            })
+        })
+        .collect()
+}
+
+const SALES: &str = "SELECT total_amount, paid_amount, loss_profit, sale_date FROM sales";
+// Purchases and due collections carry no profit: the third column only fills the shape.
+const PURCHASES: &str =
+    "SELECT total_amount, paid_amount, total_amount, purchase_date FROM purchases";
+const DUES: &str = "SELECT pay_amount, pay_amount, pay_amount, payment_date FROM due_collects";
+
+/// Everything the figures are made of, from `since` on (all time when `None`).
+struct Books {
+    sales: Vec<Document>,
+    purchases: Vec<Document>,
+    dues: Vec<Document>,
+}
+
+async fn books(
+    exec: &mut dyn TxExec,
+    business_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> StoreResult<Books> {
+    Ok(Books {
+        sales: documents(exec, SALES, "sale_date", business_id, since).await?,
+        purchases: documents(exec, PURCHASES, "purchase_date", business_id, since).await?,
+        dues: documents(exec, DUES, "payment_date", business_id, since).await?,
+    })
+}
+
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(Utc::now)
+}
+
+fn sum(docs: &[Document], pick: impl Fn(&Document) -> Decimal) -> Decimal {
+    docs.iter().map(pick).sum()
+}
+
+/// Today's figures from books read since the start of today.
+fn summarise_today(today: &Books) -> Summary {
+    Summary {
+        sales: sum(&today.sales, |d| d.total),
+        income: sum(&today.sales, |d| d.paid) + sum(&today.dues, |d| d.paid),
+        expense: sum(&today.purchases, |d| d.paid),
+        purchase: sum(&today.purchases, |d| d.total),
+        sales_count: today.sales.len() as u64,
+    }
+}
+
+fn daily(docs: &[Document], first_day: NaiveDate) -> Vec<DailyAmount> {
+    (0..CHART_DAYS)
+        .map(|offset| {
+            let day = first_day + Duration::days(offset);
+            DailyAmount {
+                date: day.format("%Y-%m-%d").to_string(),
+                amount: docs
+                    .iter()
+                    .filter(|d| d.date.date_naive() == day)
+                    .map(|d| d.total)
+                    .sum(),
+            }
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/api/v1/summary", tag = "statistics",
+    responses((status = 200, description = "Today's figures", body = DataResponse<Summary>),
+              (status = 403, description = "Managers and owners only", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn summary(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<DataResponse<Summary>>> {
+    user.require(Role::Manager, "see the business's figures")?;
+    let since = start_of(Utc::now().date_naive());
+    let mut tx = state.store.begin_write().await?;
+    let today = books(tx.as_mut(), user.business_id, Some(since)).await?;
+    tx.commit().await?;
+    Ok(Json(DataResponse::new("Summary", summarise_today(&today))))
+}
+
+fn count(rows: &[Vec<Value>]) -> u64 {
+    rows.first()
+        .and_then(|r| int(r, 0).ok())
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0)
+}
+
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "statistics",
+    responses((status = 200, description = "The back office's front page", body = DataResponse<Dashboard>),
+              (status = 403, description = "Managers and owners only", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<DataResponse<Dashboard>>> {
+    user.require(Role::Manager, "see the business's figures")?;
+    let business = Value::Int(Some(user.business_id));
+    let today = Utc::now().date_naive();
+    let mut tx = state.store.begin_write().await?;
+    let all = books(tx.as_mut(), user.business_id, None).await?;
+    let live_count = |table: &str| {
+        format!("SELECT COUNT(*) FROM {table} WHERE business_id = $1 AND deleted_at IS NULL")
+    };
+    let total_items = count(
+        &tx.fetch_all(
+            &live_count("products"),
+            std::slice::from_ref(&business),
+            &[Column::Int],
+        )
+        .await?,
+    );
+    let total_categories = count(
+        &tx.fetch_all(
+            &live_count("categories"),
+            std::slice::from_ref(&business),
+            &[Column::Int],
+        )
+        .await?,
+    );
+    let stock_rows = tx
+        .fetch_all(
+            "SELECT product_id, product_stock, product_purchase_price FROM stocks \
+             WHERE business_id = $1 AND deleted_at IS NULL",
+            std::slice::from_ref(&business),
+            &[Column::Int, Column::Decimal, Column::Decimal],
+        )
+        .await?;
+    let alerts = tx
+        .fetch_all(
+            "SELECT id, alert_qty FROM products WHERE business_id = $1 AND deleted_at IS NULL",
+            std::slice::from_ref(&business),
+            &[Column::Int, Column::Decimal],
+        )
+        .await?;
+    let dues = tx
+        .fetch_all(
+            "SELECT due FROM parties WHERE business_id = $1 AND deleted_at IS NULL",
+            std::slice::from_ref(&business),
+            &[Column::Decimal],
+        )
+        .await?;
+    tx.commit().await?;
+
+    let mut stock_value = Decimal::ZERO;
+    let mut quantities = Vec::with_capacity(stock_rows.len());
+    for row in &stock_rows {
+        let quantity = dec(row, 1)?;
+        stock_value += quantity.max(Decimal::ZERO) * dec(row, 2)?;
+        quantities.push((int(row, 0)?, quantity));
+    }
+    let totals = stock_totals(quantities);
+    let mut low_stock_count = 0;
+    for row in &alerts {
+        let alert = dec(row, 1)?;
+        let held = totals.get(&int(row, 0)?).copied().unwrap_or(Decimal::ZERO);
+        if alert > Decimal::ZERO && held <= alert {
+            low_stock_count += 1;
+        }
+    }
+    let mut total_due = Decimal::ZERO;
+    for row in &dues {
+        total_due += dec(row, 0)?.max(Decimal::ZERO);
+    }
+    let since = start_of(today);
+    let todays: Vec<&Document> = all.sales.iter().filter(|d| d.date >= since).collect();
+    let first_day = today - Duration::days(CHART_DAYS - 1);
+    Ok(Json(DataResponse::new(
+        "Dashboard",
+        Dashboard {
+            total_expense: sum(&all.purchases, |d| d.paid),
+            total_income: sum(&all.sales, |d| d.paid) + sum(&all.dues, |d| d.paid),
+            total_items,
+            total_categories,
+            stock_value,
+            total_due,
+            total_profit: sum(&all.sales, |d| d.profit.max(Decimal::ZERO)),
+            total_loss: sum(&all.sales, |d| (-d.profit).max(Decimal::ZERO)),
+            today_sales: todays.iter().map(|d| d.total).sum(),
+            today_sales_count: todays.len() as u64,
+            low_stock_count,
+            sales: daily(&all.sales, first_day),
+            purchases: daily(&all.purchases, first_day),
+        },
+    )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvoicesQuery {
+    /// The customer whose unpaid sales to list.
+    pub party_id: Option<i64>,
+}
+
+/// A party's sales with something left to pay, oldest first: what a due collection can be
+/// made against.
+#[utoipa::path(get, path = "/api/v1/invoices", tag = "statistics", params(InvoicesQuery),
+    responses((status = 200, description = "The party's unpaid sales", body = DataResponse<Vec<DueInvoice>>),
+              (status = 422, description = "No such party in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn invoices(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<InvoicesQuery>,
+) -> ApiResult<Json<DataResponse<Vec<DueInvoice>>>> {
+    let party_id = query
+        .party_id
+        .ok_or_else(|| ApiError::invalid_field("party_id", "is required"))?;
+    let live = state
+        .store
+        .live_ids("parties", user.business_id, &[party_id])
+        .await?;
+    if live.is_empty() {
+        return Err(ApiError::invalid_field(
+            "party_id",
+            format!("no party with id {party_id} in this business"),
+        ));
+    }
+    let mut tx = state.store.begin_write().await?;
+    let rows = tx
+        .fetch_all(
+            "SELECT id, invoice_number, total_amount, paid_amount, due_amount, sale_date FROM sales \
+             WHERE business_id = $1 AND party_id = $2 AND deleted_at IS NULL ORDER BY sale_date, id",
+            &[Value::Int(Some(user.business_id)), Value::Int(Some(party_id))],
+            &[
+                Column::Int,
+                Column::Text,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Time,
+            ],
+        )
+        .await?;
+    tx.commit().await?;
+    let mut unpaid = Vec::new();
+    for row in rows {
+        let due = dec(&row, 4)?;
+        if due <= Decimal::ZERO {
+            continue;
+        }
+        unpaid.push(DueInvoice {
+            id: int(&row, 0)?,
+            party_id,
+            invoice_number: match row.get(1) {
+                Some(Value::Text(Some(v))) => v.clone(),
+                _ => return Err(StoreError::Corrupt("a sale without a number".into()).into()),
+            },
+            total_amount: dec(&row, 2)?,
+            paid_amount: dec(&row, 3)?,
+            due_amount: due,
+            sale_date: time(&row, 5)?,
+        });
+    }
+    Ok(Json(DataResponse::new("Unpaid invoices", unpaid)))
+}
