@@ -37,8 +37,14 @@ async fn every_pushed_sale_lands_exactly_once_and_the_check_sees_a_difference() 
     // Two batches per terminal (3 + 2 sales), each followed by a pull.
     assert_eq!(report.metrics.latency["batch"].len(), 4);
     assert!(report.metrics.latency["changes"].len() >= 4);
-    let raw = report.raw.as_ref().expect("the raw baseline ran");
-    assert_eq!(raw.commit.len(), 4);
+    assert_eq!(
+        report.raw.len(),
+        2,
+        "raw without and with the invoice counter"
+    );
+    for raw in &report.raw {
+        assert_eq!(raw.commit.len(), 4);
+    }
 
     // The same check against a doctored list of what was sent.
     let ids: Vec<i64> = businesses.iter().map(|b| b.id).collect();
@@ -52,9 +58,14 @@ async fn every_pushed_sale_lands_exactly_once_and_the_check_sees_a_difference() 
     assert_eq!(check.missing, vec!["never-sent".to_string()]);
     assert_eq!(check.unexpected, vec![dropped]);
     // Wrong line count: every sale has 2 lines, not 3.
-    let check = check_exactly_once(&pool, &ids, &rows.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(), 3)
-        .await
-        .unwrap();
+    let check = check_exactly_once(
+        &pool,
+        &ids,
+        &rows.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(),
+        3,
+    )
+    .await
+    .unwrap();
     assert_eq!(check.wrong_line_counts, 10);
 
     server.stop().await.unwrap();

@@ -14,13 +14,14 @@ use clap::{Parser, Subcommand};
 use pos_bench::dataset::DatasetConfig;
 use pos_bench::load::db::{Pool, RawRate};
 use pos_bench::load::e2e::{self, E2eConfig, E2eReport};
-use pos_bench::load::{
-    self, IngestConfig, IngestReport, LoadDatabase, RunningServer, ServerMode,
-};
+use pos_bench::load::{self, IngestConfig, IngestReport, LoadDatabase, RunningServer, ServerMode};
 use pos_bench::stats::{ms, Samples};
 
 #[derive(Parser)]
-#[command(name = "pos-load", about = "Sync server load and end-to-end sync timings")]
+#[command(
+    name = "pos-load",
+    about = "Sync server load and end-to-end sync timings"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -261,8 +262,9 @@ fn latency_line(kind: &str, samples: &Samples) -> String {
 fn raw_line(raw: &RawRate) -> String {
     let s = raw.commit.summary();
     format!(
-        "raw insert ({} writers, one transaction per sale + its lines): {} sales in {:.2} s = {:.0} sales/s; commit p50 {} p99 {}",
+        "raw insert ({} writers, one transaction per sale + its lines{}): {} sales in {:.2} s = {:.0} sales/s; commit p50 {} p99 {}",
         raw.writers,
+        if raw.counter { " + the invoice counter" } else { "" },
         raw.sales,
         raw.wall.as_secs_f64(),
         raw.sales_per_second(),
@@ -327,10 +329,10 @@ fn print_ingest(db: &LoadDatabase, mode: &ServerMode, config: &IngestConfig, r: 
             kib as f64 / 1024.0
         );
     }
-    if let Some(raw) = &r.raw {
+    for raw in &r.raw {
         println!("{}", raw_line(raw));
         println!(
-            "ratio: server {:.0} sales/s ÷ raw {:.0} sales/s = {:.2}",
+            "  ratio: server {:.0} sales/s ÷ raw {:.0} sales/s = {:.2}",
             r.sales_per_second(),
             raw.sales_per_second(),
             r.sales_per_second() / raw.sales_per_second().max(1e-9)
@@ -339,7 +341,8 @@ fn print_ingest(db: &LoadDatabase, mode: &ServerMode, config: &IngestConfig, r: 
 }
 
 fn print_e2e(config: &E2eConfig, r: &E2eReport) {
-    let mib = |kib: Option<u64>| kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    let mib =
+        |kib: Option<u64>| kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
     println!(
         "catalog: {} products with stock, {} parties (seeded in {:.1} s)",
         config.dataset.products,

@@ -128,6 +128,9 @@ pub enum Pool {
 pub struct RawRate {
     pub sales: usize,
     pub writers: usize,
+    /// Each transaction first took the next number of one invoice counter row of the
+    /// business, as the server does for a sale.
+    pub counter: bool,
     pub wall: Duration,
     /// One commit (one sale and its lines) each.
     pub commit: Samples,
@@ -189,7 +192,9 @@ impl Pool {
 
     /// `count` sales of `lines` lines each, inserted by `writers` concurrent writers with
     /// plain INSERTs into the server's own `sales` and `sale_details` tables (same indexes,
-    /// same triggers), one transaction per sale as the server commits each operation.
+    /// same triggers), one transaction per sale as the server commits each operation. With
+    /// `counter`, each transaction starts by taking the next number of one invoice counter
+    /// row, as every sale of one business does on the server.
     pub async fn raw_insert_rate(
         &self,
         business_id: i64,
@@ -197,6 +202,7 @@ impl Pool {
         count: usize,
         lines: usize,
         writers: usize,
+        counter: bool,
     ) -> Result<RawRate> {
         let stocks: Arc<Vec<LoadStock>> = Arc::new(stocks.to_vec());
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -217,7 +223,7 @@ impl Pool {
                     }
                     let sale = RawSale::new(business_id, &run, n, &stocks, lines);
                     let t = Instant::now();
-                    pool.insert_raw_sale(&sale).await?;
+                    pool.insert_raw_sale(&sale, counter).await?;
                     commit.push(t.elapsed());
                 }
             }));
@@ -229,12 +235,16 @@ impl Pool {
         Ok(RawRate {
             sales: count,
             writers,
+            counter,
             wall: started.elapsed(),
             commit,
         })
     }
 
-    async fn insert_raw_sale(&self, sale: &RawSale) -> Result<()> {
+    async fn insert_raw_sale(&self, sale: &RawSale, counter: bool) -> Result<()> {
+        const COUNTER: &str = "INSERT INTO invoice_counters (business_id, kind, last_number) \
+            VALUES ($1, 'raw-baseline', 1) ON CONFLICT (business_id, kind) \
+            DO UPDATE SET last_number = invoice_counters.last_number + 1 RETURNING last_number";
         const SALE: &str = "INSERT INTO sales (business_id, invoice_number, device_id, \
             client_reference, offline_invoice_no, local_id, total_amount, discount_amount, \
             vat_amount, paid_amount, due_amount, change_amount, is_paid, sale_date, version, \
@@ -246,6 +256,12 @@ impl Pool {
         match self {
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                if counter {
+                    sqlx::query(COUNTER)
+                        .bind(sale.business_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                }
                 let id: i64 = sqlx::query(SALE)
                     .bind(sale.business_id)
                     .bind(&sale.invoice_number)
@@ -283,6 +299,12 @@ impl Pool {
             Pool::Sqlite(pool) => {
                 // As the server does: take the write lock at BEGIN.
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                if counter {
+                    sqlx::query(&sqlite_params(COUNTER))
+                        .bind(sale.business_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                }
                 let at = pos_protocol::time::format(&sale.at);
                 let total = sale.total.to_string();
                 let id: i64 = sqlx::query(&sqlite_params(SALE))

@@ -227,7 +227,11 @@ pub async fn run(mode: &ServerMode, config: &E2eConfig) -> Result<E2eReport> {
     outcome
 }
 
-async fn run_on(mode: &ServerMode, database: &LoadDatabase, config: &E2eConfig) -> Result<E2eReport> {
+async fn run_on(
+    mode: &ServerMode,
+    database: &LoadDatabase,
+    config: &E2eConfig,
+) -> Result<E2eReport> {
     ensure!(
         database.backend == Backend::Postgres,
         "the end-to-end run seeds PostgreSQL"
@@ -360,6 +364,7 @@ async fn run_on(mode: &ServerMode, database: &LoadDatabase, config: &E2eConfig) 
             config.sales,
             config.lines,
             1,
+            true,
         )
         .await?;
 

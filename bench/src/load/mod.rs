@@ -342,7 +342,8 @@ pub struct IngestReport {
     pub push_wall: Duration,
     pub metrics: Metrics,
     pub exactly_once: ExactlyOnce,
-    pub raw: Option<db::RawRate>,
+    /// Raw inserts, without and with an invoice counter row taken in each transaction.
+    pub raw: Vec<db::RawRate>,
     /// Peak resident memory of the server while the load ran, in KiB (a child process only).
     pub server_peak_rss_kib: Option<u64>,
 }
@@ -407,25 +408,27 @@ pub async fn run_ingest(
     let business_ids: Vec<i64> = businesses.iter().map(|b| b.id).collect();
     let exactly_once =
         check_exactly_once(pool, &business_ids, &sent, config.lines_per_sale).await?;
-    let raw = if raw_writers > 0 {
+    let mut raw = Vec::new();
+    if raw_writers > 0 {
         let count = if config.raw_sales > 0 {
             config.raw_sales
         } else {
             sent.len()
         };
-        Some(
-            pool.raw_insert_rate(
-                businesses[0].id,
-                &businesses[0].stocks,
-                count,
-                config.lines_per_sale,
-                raw_writers,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
+        for counter in [false, true] {
+            raw.push(
+                pool.raw_insert_rate(
+                    businesses[0].id,
+                    &businesses[0].stocks,
+                    count,
+                    config.lines_per_sale,
+                    raw_writers,
+                    counter,
+                )
+                .await?,
+            );
+        }
+    }
     Ok(IngestReport {
         sales: sent.len(),
         push_wall,

@@ -273,7 +273,10 @@ pub async fn run(
     })
 }
 
-async fn setup(http: reqwest::Client, plan: &TerminalPlan) -> Result<(Session, Metrics, String, i64)> {
+async fn setup(
+    http: reqwest::Client,
+    plan: &TerminalPlan,
+) -> Result<(Session, Metrics, String, i64)> {
     let mut metrics = Metrics::default();
     let device_id = uuid::Uuid::new_v4().to_string();
     let mut session = Session {
@@ -330,7 +333,10 @@ async fn setup(http: reqwest::Client, plan: &TerminalPlan) -> Result<(Session, M
         if !page.has_more {
             break page.sync_token;
         }
-        cursor = Some(page.next_cursor.context("full: has_more without a cursor")?);
+        cursor = Some(
+            page.next_cursor
+                .context("full: has_more without a cursor")?,
+        );
     };
     Ok((
         session,
@@ -356,8 +362,13 @@ async fn push(
         left -= n;
         let mut pending = Vec::with_capacity(n);
         for _ in 0..n {
-            let (operation, reference) =
-                sale_operation(&plan.business, &session.device_id, seq, plan.lines, &mut draw)?;
+            let (operation, reference) = sale_operation(
+                &plan.business,
+                &session.device_id,
+                seq,
+                plan.lines,
+                &mut draw,
+            )?;
             seq += 1;
             pending.push((operation, reference));
         }
