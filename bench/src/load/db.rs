@@ -369,7 +369,7 @@ impl RawSale {
         RawSale {
             business_id,
             reference: format!("raw-{run}-{n}"),
-            invoice_number: format!("RAW-{n:06}"),
+            invoice_number: format!("RAW-{run}-{n:06}"),
             total: lines.iter().map(|l| l.price).sum(),
             at: pos_protocol::time::now(),
             lines,
