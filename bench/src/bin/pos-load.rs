@@ -355,6 +355,12 @@ fn print_e2e(config: &E2eConfig, r: &E2eReport) {
         r.first_sync.as_secs_f64(),
         mib(r.server_peak_rss_kib_sync)
     );
+    println!(
+        "the same download fetched and parsed, not applied ({} pages): {:.2} s; so the engine's apply took about {:.2} s",
+        r.bare_download_pages,
+        r.bare_download.as_secs_f64(),
+        (r.first_sync.as_secs_f64() - r.bare_download.as_secs_f64()).max(0.0)
+    );
     println!("no-op incremental sync (engine.sync_now):");
     println!("{}", latency_line("sync_now", &r.noop_sync));
     println!("{}", latency_line("health", &r.health));

@@ -37,6 +37,10 @@ pub struct E2eReport {
     pub seed_time: Duration,
     pub first_sync: Duration,
     pub first_sync_records: u64,
+    /// The same pages fetched over HTTP and parsed, not applied: the server's and the wire's
+    /// share of the first sync.
+    pub bare_download: Duration,
+    pub bare_download_pages: usize,
     pub noop_sync: Samples,
     /// `GET /api/v1/sync/health` on the same server: the HTTP round trip alone.
     pub health: Samples,
@@ -295,6 +299,8 @@ async fn run_on(
     let server_peak_rss_kib_sync = sampler.stop().await;
     let terminal_after_sync = memory();
     let first_sync_records = dataset.total_records() as u64;
+    eprintln!("the same download, not applied…");
+    let (bare_download, bare_download_pages) = bare_full_download(&server.url).await?;
 
     eprintln!("no-op syncs…");
     let http = reqwest::Client::new();
@@ -379,6 +385,8 @@ async fn run_on(
         seed_time,
         first_sync,
         first_sync_records,
+        bare_download,
+        bare_download_pages,
         noop_sync,
         health,
         selling,
@@ -394,6 +402,71 @@ async fn run_on(
         terminal_after_sync,
         terminal_after_push,
     })
+}
+
+/// Signs in, registers a fresh device and fetches every full-download page (parsed into the
+/// wire types, not applied).
+async fn bare_full_download(base: &str) -> Result<(Duration, usize)> {
+    use pos_protocol::sync::{
+        FullResponse, RegisterRequest, CLIENT_VERSION_HEADER, DEVICE_ID_HEADER,
+    };
+    let http = reqwest::Client::new();
+    let device = uuid::Uuid::new_v4().to_string();
+    let signed_in: pos_protocol::auth::SignInResponse = http
+        .post(format!("{base}/api/v1/sign-in"))
+        .json(&pos_protocol::auth::SignInRequest {
+            email: CASHIER.into(),
+            password: PASSWORD.into(),
+        })
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = signed_in.data.token;
+    let request = |r: reqwest::RequestBuilder| {
+        r.bearer_auth(&token)
+            .header(CLIENT_VERSION_HEADER, pos_engine::CLIENT_VERSION)
+            .header(DEVICE_ID_HEADER, &device)
+    };
+    request(http.post(format!("{base}/api/v1/sync/register")))
+        .json(&RegisterRequest {
+            device_id: device.clone(),
+            device_name: "E2E bare download".into(),
+            os: None,
+            app_version: Some(pos_engine::CLIENT_VERSION.into()),
+        })
+        .send()
+        .await?
+        .error_for_status()?;
+    let started = Instant::now();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![(
+            "page_size",
+            pos_protocol::sync::DEFAULT_PAGE_SIZE.to_string(),
+        )];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let bytes = request(http.get(format!("{base}/api/v1/sync/full")))
+            .query(&query)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let page: FullResponse = serde_json::from_slice(&bytes)?;
+        pages += 1;
+        if !page.has_more {
+            return Ok((started.elapsed(), pages));
+        }
+        cursor = Some(
+            page.next_cursor
+                .context("full: has_more without a cursor")?,
+        );
+    }
 }
 
 fn cold_start_in_child(data_dir: &Path) -> Result<ColdStart> {
