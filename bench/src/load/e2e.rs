@@ -68,7 +68,7 @@ pub struct ColdStart {
     pub after_open: Memory,
 }
 
-/// Inserts the catalog into a migrated PostgreSQL database; returns the business id.
+/// Inserts the catalog into a migrated PostgreSQL database, for the business the dataset names.
 pub async fn seed_catalog(pool: &PgPool, dataset: &Dataset) -> Result<()> {
     let business = dataset.config().business_id;
     let mut tx = pool.begin().await?;
