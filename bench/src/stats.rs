@@ -19,6 +19,11 @@ impl Samples {
         self.durations.push(d);
     }
 
+    /// Adds every sample of `other` (merging the timings of several workers).
+    pub fn extend(&mut self, other: &Samples) {
+        self.durations.extend_from_slice(&other.durations);
+    }
+
     pub fn len(&self) -> usize {
         self.durations.len()
     }

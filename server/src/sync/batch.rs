@@ -21,7 +21,8 @@ use pos_protocol::store_ops::{
 };
 use pos_protocol::sync::{
     BatchErrorCode, BatchRequest, BatchResponse, BatchSummary, DueCollectionCreate, Operation,
-    OperationResult, PartyData, ResultStatus, SaleCreate, Warning, MAX_BATCH_OPERATIONS,
+    OperationResult, PartyData, ResultStatus, SaleCreate, SaleLineData, Warning,
+    MAX_BATCH_OPERATIONS,
 };
 use pos_protocol::totals::{self, CartDiscount, LineInput};
 use rust_decimal::Decimal;
@@ -618,13 +619,17 @@ async fn create_sale(
         ));
     }
 
-    // Lines: lock each stock row, take the quantity off, note every shortfall.
+    // Lines: lock each stock row, take the quantity off, note every shortfall. Rows are locked
+    // in stock id order, so two sales sharing rows cannot deadlock (PostgreSQL broke such
+    // cycles under load by failing one of them); pricing keeps the sale's line order.
     let mut warnings: Vec<Warning> = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
     let mut lines = Vec::new();
     let mut shortfalls = Vec::new();
     let mut pricing = Vec::new();
     let mut loss_profit_total = Decimal::ZERO;
-    for line in &sale.products {
+    let mut by_stock: Vec<(usize, &SaleLineData)> = sale.products.iter().enumerate().collect();
+    by_stock.sort_by_key(|(_, line)| (line.stock_id, line.line_no));
+    for (position, line) in by_stock {
         let stock = tx
             .stock_for_update(business_id, line.stock_id)
             .await?
@@ -659,18 +664,24 @@ async fn create_sale(
                 .unwrap_or(Decimal::ZERO),
             _ => Decimal::ZERO,
         };
-        pricing.push(LineInput {
-            quantity: line.quantities,
-            unit_price: line.price,
-            discount,
-            vat_rate,
-        });
+        pricing.push((
+            position,
+            LineInput {
+                quantity: line.quantities,
+                unit_price: line.price,
+                discount,
+                vat_rate,
+            },
+        ));
         let loss_profit = line
             .loss_profit
             .unwrap_or((line.price - stock.purchase_price) * line.quantities - discount);
         loss_profit_total += loss_profit;
-        lines.push((line, stock.product_id, discount, loss_profit));
+        lines.push((position, (line, stock.product_id, discount, loss_profit)));
     }
+    pricing.sort_by_key(|(position, _)| *position);
+    let pricing: Vec<LineInput> = pricing.into_iter().map(|(_, input)| input).collect();
+    lines.sort_by_key(|(position, _)| *position);
 
     let cart_discount = match sale.discount_amount {
         Some(amount) if amount > Decimal::ZERO => CartDiscount::Amount(amount),
@@ -724,7 +735,7 @@ async fn create_sale(
             now: ctx.now,
         })
         .await?;
-    for (line, product_id, discount, loss_profit) in lines {
+    for (_, (line, product_id, discount, loss_profit)) in lines {
         tx.insert_sale_line(&NewSaleLine {
             sale_id: created.id,
             line_no: i64::from(line.line_no),
