@@ -22,6 +22,7 @@ pub mod seed;
 pub mod settings;
 pub mod store;
 pub mod sync;
+pub mod trade;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -105,6 +106,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(discrepancies::list))
         .routes(routes!(discrepancies::resolve))
         .merge(resources::catalog::router())
+        .merge(trade::router())
 }
 
 /// The OpenAPI document of every route.

@@ -215,7 +215,7 @@ pub async fn create<E: DeserializeOwned>(
 }
 
 /// What an update is based on: a version, or a manager's decision to overwrite.
-fn expected_version(
+pub(crate) fn expected_version(
     user: &AuthUser,
     headers: &HeaderMap,
     body: Option<&Map<String, JsonValue>>,
