@@ -30,6 +30,7 @@ pub mod statistics;
 pub mod store;
 pub mod sync;
 pub mod users;
+pub mod trade;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -153,6 +154,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(statistics::summary))
         .routes(routes!(statistics::dashboard))
         .routes(routes!(statistics::invoices))
+        .merge(trade::router())
 }
 
 /// The OpenAPI document of every route.

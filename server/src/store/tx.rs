@@ -1198,3 +1198,11 @@ impl SyncTx {
         self.exec.as_mut()
     }
 }
+
+impl SyncTx {
+    /// The transaction itself, for the back office's statements (`trade`) that run next to
+    /// the ones above.
+    pub fn exec(&mut self) -> &mut dyn TxExec {
+        self.exec.as_mut()
+    }
+}

@@ -44,10 +44,10 @@ const DEVICE_HEADER: &str = "x-device-id";
 const CLIENT_VERSION_HEADER: &str = "x-client-version";
 
 /// Why an operation was not applied.
-struct OpFailure {
-    status: ResultStatus,
-    code: BatchErrorCode,
-    message: String,
+pub(crate) struct OpFailure {
+    pub(crate) status: ResultStatus,
+    pub(crate) code: BatchErrorCode,
+    pub(crate) message: String,
     conflict: Option<serde_json::Value>,
 }
 
@@ -72,15 +72,18 @@ impl From<StoreError> for OpFailure {
     }
 }
 
-type OpResult<T> = Result<T, OpFailure>;
+pub(crate) type OpResult<T> = Result<T, OpFailure>;
 
-/// What every operation of one batch shares.
-struct Context<'a> {
-    state: &'a AppState,
-    user: &'a AuthUser,
-    device_id: String,
-    settings: BusinessSettings,
-    now: DateTime<Utc>,
+/// What every operation of one batch shares. The back-office API runs the same operations
+/// with `online` set: there a request that breaks a rule is refused outright instead of being
+/// kept as a conflict, because nobody has acted on it yet.
+pub(crate) struct Context<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) user: &'a AuthUser,
+    pub(crate) device_id: String,
+    pub(crate) settings: BusinessSettings,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) online: bool,
 }
 
 fn parse<T: DeserializeOwned>(data: &serde_json::Value) -> OpResult<T> {
@@ -231,6 +234,7 @@ pub async fn apply_operations(
         device_id,
         settings,
         now: started_at,
+        online: false,
     };
 
     let mut results = Vec::with_capacity(operations.len());
@@ -530,7 +534,7 @@ fn non_negative(name: &str, value: Decimal) -> OpResult<()> {
     Ok(())
 }
 
-async fn create_sale(
+pub(crate) async fn create_sale(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
     op: &Operation,
@@ -943,7 +947,7 @@ async fn change_party(
     Ok(done(op, status, &doc, party.local_id))
 }
 
-async fn collect_due(
+pub(crate) async fn collect_due(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
     op: &Operation,
@@ -1315,7 +1319,7 @@ async fn record_cash_movement(
 /// A return against a sale. One that asks back more than is left of the sale (two offline
 /// returns together) is kept, because its refund was paid, but as a conflict for a manager:
 /// its stock is not put back a second time.
-async fn return_sale(
+pub(crate) async fn return_sale(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
     op: &Operation,
@@ -1403,6 +1407,16 @@ async fn return_sale(
                 )
             })?;
         if state.returned + line.quantity > state.sold {
+            if ctx.online {
+                return Err(OpFailure::error(
+                    BatchErrorCode::ReturnExceedsSale,
+                    format!(
+                        "lines[{i}].quantity: only {} of line {} is left to return",
+                        state.sold - state.returned,
+                        line.line_no
+                    ),
+                ));
+            }
             exceeds = true;
         }
         let line_total = state.price * state.sold - state.discount

@@ -1,0 +1,344 @@
+//! `/api/v1/dues`: money a customer pays against their due (any role), or the business pays a
+//! supplier (managers). Both run the synced due collection's rules; `dues/invoices` lists what
+//! is still open for a party.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use pos_protocol::auth::Role;
+use pos_protocol::error::ApiErrorBody;
+use pos_protocol::money::exact;
+use pos_protocol::page::PageQuery;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Map, Value as JsonValue};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{audit, context, count, int, operation, paged, rows, select_list, wire_columns};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::store::tx::SyncTx;
+use crate::store::{Column, TxExec, Value};
+use crate::sync::batch::collect_due;
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DueCreate {
+    pub party_id: i64,
+    #[serde(rename = "payDueAmount", with = "exact")]
+    #[schema(value_type = f64)]
+    pub amount: Decimal,
+    #[serde(default)]
+    pub payment_type_id: Option<i64>,
+    #[serde(
+        rename = "paymentDate",
+        with = "pos_protocol::time::rfc3339_opt",
+        default
+    )]
+    #[schema(value_type = Option<String>)]
+    pub payment_date: Option<DateTime<Utc>>,
+    /// The sale (customer) or purchase (supplier) the payment is against.
+    #[serde(rename = "invoiceNumber", default)]
+    pub invoice_number: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+const DUE_COLUMNS: &[(&str, &str, Column)] = &[
+    ("id", "id", Column::Int),
+    ("business_id", "business_id", Column::Int),
+    ("party_id", "party_id", Column::Int),
+    ("sale_id", "sale_id", Column::Int),
+    ("purchase_id", "purchase_id", Column::Int),
+    ("user_id", "user_id", Column::Int),
+    ("payment_type_id", "payment_type_id", Column::Int),
+    ("total_due", "totalDue", Column::Decimal),
+    ("pay_amount", "payDueAmount", Column::Decimal),
+    ("due_amount_after", "dueAmountAfterPay", Column::Decimal),
+    ("payment_date", "paymentDate", Column::Time),
+    ("note", "note", Column::Text),
+    ("version", "version", Column::Int),
+    ("created_at", "created_at", Column::Time),
+    ("updated_at", "updated_at", Column::Time),
+    ("deleted_at", "deleted_at", Column::Time),
+];
+
+async fn load_due(
+    exec: &mut dyn TxExec,
+    business_id: i64,
+    id: i64,
+) -> ApiResult<Map<String, JsonValue>> {
+    let sql = format!(
+        "SELECT {} FROM due_collects WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL",
+        select_list(DUE_COLUMNS)
+    );
+    rows(
+        exec,
+        &sql,
+        &[int(business_id), int(id)],
+        &wire_columns(DUE_COLUMNS),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::not_found("Due collection"))
+}
+
+#[utoipa::path(get, path = "/api/v1/dues", tag = "dues", params(PageQuery),
+    responses((status = 200, description = "One page of due payments, newest first", body = Object),
+              (status = 401, description = "No valid token", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<JsonValue>> {
+    let mut exec = state.store.begin_write().await?;
+    let total = count(
+        exec.as_mut(),
+        "SELECT COUNT(*) FROM due_collects WHERE business_id = $1 AND deleted_at IS NULL",
+        &[int(user.business_id)],
+    )
+    .await?;
+    let sql = format!(
+        "SELECT {} FROM due_collects WHERE business_id = $1 AND deleted_at IS NULL \
+         ORDER BY id DESC LIMIT $2 OFFSET $3",
+        select_list(DUE_COLUMNS)
+    );
+    let data = rows(
+        exec.as_mut(),
+        &sql,
+        &[
+            int(user.business_id),
+            int(i64::from(page.per_page())),
+            int(i64::try_from(page.offset()).unwrap_or(i64::MAX)),
+        ],
+        &wire_columns(DUE_COLUMNS),
+    )
+    .await?;
+    Ok(Json(paged("Due payments", data, &page, total)))
+}
+
+#[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "dues", params(("id" = i64, Path)),
+    responses((status = 200, description = "The due payment", body = Object),
+              (status = 401, description = "No valid token", body = ApiErrorBody),
+              (status = 404, description = "Not in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<JsonValue>> {
+    let mut exec = state.store.begin_write().await?;
+    let due = load_due(exec.as_mut(), user.business_id, id).await?;
+    Ok(Json(json!({"message": "Due payment", "data": due})))
+}
+
+/// The party's type, or a 422 naming `party_id`.
+async fn party_type(
+    exec: &mut dyn TxExec,
+    business_id: i64,
+    party_id: i64,
+) -> ApiResult<Option<String>> {
+    let found = exec
+        .fetch_all(
+            "SELECT party_type FROM parties WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL",
+            &[int(business_id), int(party_id)],
+            &[Column::Text],
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .next()
+        .map(|r| match r.into_iter().next() {
+            Some(Value::Text(Some(t))) => t,
+            _ => String::new(),
+        }))
+}
+
+/// The live document of the business with this invoice number, in `table`.
+async fn invoice_id(
+    exec: &mut dyn TxExec,
+    table: &str,
+    business_id: i64,
+    number: &str,
+) -> ApiResult<Option<i64>> {
+    let found = exec
+        .fetch_all(
+            &format!(
+                "SELECT id FROM {table} WHERE business_id = $1 AND invoice_number = $2 AND deleted_at IS NULL"
+            ),
+            &[int(business_id), Value::Text(Some(number.trim().to_string()))],
+            &[Column::Int],
+        )
+        .await?;
+    Ok(found.into_iter().next().and_then(|r| match r.first() {
+        Some(Value::Int(v)) => *v,
+        _ => None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/dues", tag = "dues", request_body = DueCreate,
+    responses((status = 201, description = "Paid: the party's due went down", body = Object),
+              (status = 401, description = "No valid token", body = ApiErrorBody),
+              (status = 403, description = "Paying a supplier is for managers", body = ApiErrorBody),
+              (status = 422, description = "A field is wrong", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<DueCreate>,
+) -> ApiResult<(StatusCode, Json<JsonValue>)> {
+    if request.amount <= Decimal::ZERO {
+        return Err(ApiError::invalid_field(
+            "payDueAmount",
+            "must be greater than zero",
+        ));
+    }
+    let ctx = context(&state, &user, &headers).await?;
+    let business_id = user.business_id;
+    let mut tx = SyncTx::new(state.store.begin_write().await?);
+    let kind = party_type(tx.exec(), business_id, request.party_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("party_id", "no such party in this business"))?;
+    let supplier = kind.eq_ignore_ascii_case("supplier");
+    if supplier {
+        user.require(Role::Manager, "pay a supplier")?;
+    }
+    let (sale_id, purchase_id) = match request
+        .invoice_number
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        None => (None, None),
+        Some(number) => {
+            let table = if supplier { "purchases" } else { "sales" };
+            let id = invoice_id(tx.exec(), table, business_id, number)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid_field("invoiceNumber", "no open invoice with this number")
+                })?;
+            if supplier {
+                (None, Some(id))
+            } else {
+                (Some(id), None)
+            }
+        }
+    };
+    let mut op = operation(
+        &headers,
+        "due_collection",
+        "create",
+        json!({
+            "party_id": request.party_id,
+            "sale_id": sale_id,
+            "amount": super::money(request.amount)?,
+            "payment_type_id": request.payment_type_id,
+            "note": request.note,
+        }),
+    );
+    op.offline_timestamp = request.payment_date;
+    let result = collect_due(&ctx, &mut tx, &op).await?;
+    let id = result
+        .server_id
+        .ok_or_else(|| ApiError::internal("a due payment without an id"))?;
+    if let Some(purchase_id) = purchase_id {
+        let open = tx
+            .exec()
+            .fetch_all(
+                "SELECT due_amount FROM purchases WHERE id = $1 FOR UPDATE",
+                &[int(purchase_id)],
+                &[Column::Decimal],
+            )
+            .await?;
+        let due = match open.first().and_then(|r| r.first()) {
+            Some(Value::Decimal(Some(d))) => *d,
+            _ => Decimal::ZERO,
+        };
+        let left = (due - request.amount).max(Decimal::ZERO);
+        tx.exec()
+            .execute(
+                "UPDATE purchases SET due_amount = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+                &[int(purchase_id), Value::Decimal(Some(left)), Value::Time(Some(ctx.now))],
+            )
+            .await?;
+        tx.exec()
+            .execute(
+                "UPDATE due_collects SET purchase_id = $2 WHERE id = $1",
+                &[int(id), int(purchase_id)],
+            )
+            .await?;
+    }
+    audit(&mut tx, &ctx, &op, Some(id), None).await?;
+    let due = load_due(tx.exec(), business_id, id).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"message": "Due paid", "data": due, "warnings": result.warnings})),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvoicesQuery {
+    pub party_id: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/dues/invoices", tag = "dues", params(InvoicesQuery),
+    responses((status = 200, description = "The party's open invoices (sales for a customer, purchases for a supplier)", body = Object),
+              (status = 401, description = "No valid token", body = ApiErrorBody),
+              (status = 404, description = "The party is not in this business", body = ApiErrorBody),
+              (status = 422, description = "party_id is missing or wrong", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn invoices(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<InvoicesQuery>,
+) -> ApiResult<Json<JsonValue>> {
+    let mut exec = state.store.begin_write().await?;
+    let kind = party_type(exec.as_mut(), user.business_id, query.party_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Party"))?;
+    let (table, date) = if kind.eq_ignore_ascii_case("supplier") {
+        ("purchases", "purchase_date")
+    } else {
+        ("sales", "sale_date")
+    };
+    // Compared in Rust: SQLite keeps decimals as text.
+    let open: Vec<Map<String, JsonValue>> = rows(
+        exec.as_mut(),
+        &format!(
+            "SELECT id, invoice_number, total_amount, due_amount, {date} FROM {table} \
+             WHERE business_id = $1 AND party_id = $2 AND deleted_at IS NULL ORDER BY {date}, id"
+        ),
+        &[int(user.business_id), int(query.party_id)],
+        &[
+            ("id", Column::Int),
+            ("invoiceNumber", Column::Text),
+            ("totalAmount", Column::Decimal),
+            ("dueAmount", Column::Decimal),
+            ("date", Column::Time),
+        ],
+    )
+    .await?
+    .into_iter()
+    .filter(|r| {
+        r.get("dueAmount")
+            .and_then(|v| v.to_string().parse::<Decimal>().ok())
+            .is_some_and(|d| d > Decimal::ZERO)
+    })
+    .collect();
+    Ok(Json(json!({"message": "Open invoices", "data": open})))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(invoices))
+        .routes(routes!(show))
+}
