@@ -161,7 +161,11 @@ async fn every_documented_route_is_served(backend: Backend) {
         .await;
         // The demo data holds no shift: that route must answer a proper not-found.
         if path == "/api/v1/shifts/{id}" {
-            assert_eq!((status, &body["error"]), (404, &json!("not_found")), "{body}");
+            assert_eq!(
+                (status, &body["error"]),
+                (404, &json!("not_found")),
+                "{body}"
+            );
             continue;
         }
         assert!(status == 200, "GET {concrete}: {status} {body}");

@@ -1192,16 +1192,8 @@ impl SyncTx {
 }
 
 impl SyncTx {
-    /// The raw transaction, for statements of other modules that must commit together with
-    /// this transaction's own (the back office's writes and their audit rows).
-    pub fn exec(&mut self) -> &mut dyn TxExec {
-        self.exec.as_mut()
-    }
-}
-
-impl SyncTx {
-    /// The transaction itself, for the back office's statements (`trade`) that run next to
-    /// the ones above.
+    /// The raw transaction, for statements of other modules (the back office: `trade`, `users`,
+    /// `business`) that must commit together with this transaction's own, audit rows included.
     pub fn exec(&mut self) -> &mut dyn TxExec {
         self.exec.as_mut()
     }
