@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use crate::cart::Cart;
+use crate::cashiers::{self, Acting, Approval};
 use crate::credentials::{token_account, CredentialStore, Secret};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::mirror::load_settings;
@@ -24,7 +25,7 @@ use crate::sales::{self, Seller};
 use crate::shifts::Cashier;
 use crate::store::{parse_time, time_text, Store};
 use crate::views::*;
-use crate::{catalog, device, mirror, outbox, parties, rescue, returns, shifts};
+use crate::{catalog, device, mirror, outbox, parties, printing, rescue, returns, shifts};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -43,6 +44,9 @@ pub(crate) struct Inner {
     /// Wakes the background sync (after a sale, on demand).
     pub wake: Notify,
     pub background_started: AtomicBool,
+    /// A manager's PIN given for the next guarded operation (kept in memory only: it lasts
+    /// until that operation succeeds, the cashier switches or the app closes).
+    approval: Mutex<Option<Approval>>,
 }
 
 /// The signed-in user as kept in the local store (no secret in it).
@@ -167,6 +171,7 @@ impl Engine {
                 sync_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 background_started: AtomicBool::new(false),
+                approval: Mutex::new(None),
             }),
         };
         engine.refresh_status()?;
@@ -362,10 +367,14 @@ impl Engine {
             .credentials
             .delete(&token_account(&self.inner.device_id))?;
         self.inner.store.write(|tx| {
-            tx.execute("UPDATE terminal_state SET session = NULL WHERE id = 1", [])?;
+            tx.execute(
+                "UPDATE terminal_state SET session = NULL, active_cashier_id = NULL WHERE id = 1",
+                [],
+            )?;
             Ok(())
         })?;
         *self.lock_cart() = Cart::default();
+        *self.lock_approval() = None;
         let (pending, failed, conflicts) = self.inner.store.read(outbox::counts)?;
         self.refresh_status()?;
         tracing::info!(
@@ -657,13 +666,14 @@ impl Engine {
     /// Completes the cart as a sale: one durable local transaction (sale, lines, outbox
     /// operation, offline number). The receipt can print as soon as this returns.
     pub fn complete_sale(&self, payment: PaymentInput) -> Result<CompletedSale> {
-        let session = self.seller_session()?;
+        let acting = self.acting()?;
         let stamp = self.stamp()?;
         let mut cart = self.lock_cart();
+        let approval = self.lock_approval().clone();
         let seller = Seller {
             device_id: &self.inner.device_id,
-            cashier_id: session.user.id,
-            cashier_name: &session.user.name,
+            acting: &acting,
+            approval: approval.as_ref(),
         };
         let completed = self.inner.store.write(|tx| {
             let shift = shifts::open_shift(tx)?;
@@ -678,6 +688,7 @@ impl Engine {
         })?;
         *cart = Cart::default();
         drop(cart);
+        self.approval_used(approval.as_ref());
         tracing::info!(offline_no = %completed.offline_invoice_no, total = %completed.total, "sale completed");
         self.after_local_change();
         Ok(completed)
@@ -742,29 +753,40 @@ impl Engine {
 
     // ---- shifts and the cash drawer -----------------------------------------------------
 
-    /// Runs `work` for the signed-in cashier in one write transaction, with the currency's
-    /// minor units; nudges the sync after it.
+    /// Runs `work` for the person working the till in one write transaction, with the
+    /// currency's minor units; nudges the sync after it. With `guarded` (what it is, for the
+    /// refusal) a manager must authorise it (see `cashiers`); `work` gets who did.
     fn cashier_write<T>(
         &self,
+        guarded: Option<&str>,
         work: impl FnOnce(&rusqlite::Transaction<'_>, &Cashier<'_>, u32, Stamp) -> Result<T>,
     ) -> Result<T> {
-        let session = self.seller_session()?;
+        let acting = self.acting()?;
         let stamp = self.stamp()?;
-        let cashier = Cashier {
-            id: session.user.id,
-            name: &session.user.name,
-        };
+        let approval = self.lock_approval().clone();
         let value = self.inner.store.write(|tx| {
             let minor_units = sales::require_settings(tx)?.currency.minor_units;
+            let authorised_by = match guarded {
+                Some(what) => cashiers::authorise(tx, &acting, approval.as_ref(), what)?,
+                None => None,
+            };
+            let cashier = Cashier {
+                id: acting.id,
+                name: &acting.name,
+                authorised_by,
+            };
             work(tx, &cashier, minor_units, stamp)
         })?;
+        if guarded.is_some() {
+            self.approval_used(approval.as_ref());
+        }
         self.after_local_change();
         Ok(value)
     }
 
     /// Opens a shift with the counted float; refused while another is open.
     pub fn shift_open(&self, opening_float: Decimal) -> Result<ShiftView> {
-        let shift = self.cashier_write(|tx, cashier, minor_units, stamp| {
+        let shift = self.cashier_write(None, |tx, cashier, minor_units, stamp| {
             shifts::open(tx, opening_float, cashier, minor_units, stamp)
         })?;
         tracing::info!(shift = shift.local_id, float = %shift.opening_float, "shift opened");
@@ -773,7 +795,7 @@ impl Engine {
 
     /// Cash put into the drawer of the open shift, with the reason.
     pub fn shift_pay_in(&self, amount: Decimal, reason: &str) -> Result<CashMovementView> {
-        self.cashier_write(|tx, cashier, minor_units, stamp| {
+        self.cashier_write(None, |tx, cashier, minor_units, stamp| {
             shifts::move_cash(
                 tx,
                 pos_protocol::store_ops::CashMovementKind::PayIn,
@@ -786,9 +808,10 @@ impl Engine {
         })
     }
 
-    /// Cash taken out of the drawer of the open shift, with the reason.
+    /// Cash taken out of the drawer of the open shift, with the reason; a cashier needs a
+    /// manager's PIN (`manager_authorise`) first.
     pub fn shift_pay_out(&self, amount: Decimal, reason: &str) -> Result<CashMovementView> {
-        self.cashier_write(|tx, cashier, minor_units, stamp| {
+        self.cashier_write(Some("a pay-out"), |tx, cashier, minor_units, stamp| {
             shifts::move_cash(
                 tx,
                 pos_protocol::store_ops::CashMovementKind::PayOut,
@@ -801,20 +824,24 @@ impl Engine {
         })
     }
 
-    /// Opens the drawer with no sale (a kick through the printer is the window's part); logged
-    /// as a `drawer_open` cash movement of the open shift with the reason.
+    /// Opens the drawer with no sale: logged as a `drawer_open` cash movement of the open shift
+    /// with the reason (a cashier needs a manager's PIN first); the caller then pulses the
+    /// drawer (`kick_drawer(DrawerEvent::NoSale)`).
     pub fn shift_drawer_open(&self, reason: &str) -> Result<CashMovementView> {
-        self.cashier_write(|tx, cashier, minor_units, stamp| {
-            shifts::move_cash(
-                tx,
-                pos_protocol::store_ops::CashMovementKind::DrawerOpen,
-                Decimal::ZERO,
-                reason,
-                cashier,
-                minor_units,
-                stamp,
-            )
-        })
+        self.cashier_write(
+            Some("opening the drawer with no sale"),
+            |tx, cashier, minor_units, stamp| {
+                shifts::move_cash(
+                    tx,
+                    pos_protocol::store_ops::CashMovementKind::DrawerOpen,
+                    Decimal::ZERO,
+                    reason,
+                    cashier,
+                    minor_units,
+                    stamp,
+                )
+            },
+        )
     }
 
     /// The X report of the open shift, or the Z report of the last closed one.
@@ -825,7 +852,7 @@ impl Engine {
     /// Closes the open shift with the cash counted; returns its Z report. A closed shift never
     /// changes again.
     pub fn shift_close(&self, counted: CountedCash) -> Result<ShiftReport> {
-        let report = self.cashier_write(|tx, cashier, minor_units, stamp| {
+        let report = self.cashier_write(None, |tx, cashier, minor_units, stamp| {
             shifts::close(tx, &counted, cashier, minor_units, stamp)
         })?;
         tracing::info!(shift = report.shift_local_id, expected = %report.expected_cash,
@@ -837,14 +864,14 @@ impl Engine {
 
     /// Takes items of one of this till's sales back (INVOICE: its offline or server number):
     /// stock goes back, the refund is priced from the sale's lines and, when in cash, counted
-    /// in the open shift.
+    /// in the open shift. A cashier needs a manager's PIN (`manager_authorise`) first.
     pub fn return_sale(
         &self,
         invoice: &str,
         lines: Vec<ReturnLineInput>,
         refund: RefundInput,
     ) -> Result<ReturnView> {
-        let view = self.cashier_write(|tx, cashier, minor_units, stamp| {
+        let view = self.cashier_write(Some("a return"), |tx, cashier, minor_units, stamp| {
             let shift = shifts::open_shift(tx)?;
             returns::return_sale(
                 tx,
@@ -859,6 +886,234 @@ impl Engine {
         })?;
         tracing::info!(sale = %view.offline_invoice_no, refund = %view.refund_amount, "return recorded");
         Ok(view)
+    }
+
+    // ---- cashiers and the manager's PIN ---------------------------------------------------
+
+    fn lock_approval(&self) -> MutexGuard<'_, Option<Approval>> {
+        self.inner
+            .approval
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A guarded operation went through: the PIN given for it is spent.
+    fn approval_used(&self, used: Option<&Approval>) {
+        let mut approval = self.lock_approval();
+        if approval.as_ref() == used {
+            *approval = None;
+        }
+    }
+
+    /// Who works the till: the person switched in by PIN, else the signed-in user.
+    pub(crate) fn acting(&self) -> Result<Acting> {
+        let session = self.seller_session()?;
+        Ok(match self.inner.store.read(cashiers::switched_in)? {
+            Some(c) => Acting {
+                id: c.user_id,
+                name: c.name,
+                role: c.role,
+            },
+            None => Acting {
+                id: session.user.id,
+                name: session.user.name,
+                role: session.user.role,
+            },
+        })
+    }
+
+    /// The person working the till now (operations are recorded under them).
+    pub fn active_cashier(&self) -> Result<CashierView> {
+        let acting = self.acting()?;
+        Ok(CashierView {
+            user_id: acting.id,
+            name: acting.name,
+            role: acting.role,
+        })
+    }
+
+    /// The people with a PIN on this till (never their PINs).
+    pub fn cashiers(&self) -> Result<Vec<CashierView>> {
+        self.inner.store.read(cashiers::list)
+    }
+
+    /// Sets a person's 4–6 digit PIN on this till. A manager or owner working the till sets
+    /// anyone's; anybody may set their own (with their own role).
+    pub fn cashier_set_pin(&self, who: CashierView, pin: &str) -> Result<CashierView> {
+        let acting = self.acting()?;
+        let own = who.user_id == acting.id && who.role == acting.role;
+        if !own && !cashiers::is_manager(acting.role) {
+            return Err(EngineError::new(
+                ErrorCode::ManagerRequired,
+                "setting another person's PIN needs a manager or owner working the till",
+            ));
+        }
+        let now = pos_protocol::time::now();
+        let view = self
+            .inner
+            .store
+            .write(|tx| cashiers::set_pin(tx, &who, pin, &now))?;
+        tracing::info!(user = view.user_id, by = acting.id, "PIN set");
+        Ok(view)
+    }
+
+    /// Switches the till to the person with this PIN, offline. What follows is recorded under
+    /// them; a manager's PIN given earlier is dropped.
+    pub fn cashier_switch(&self, pin: &str) -> Result<CashierView> {
+        self.seller_session()?;
+        let found = self.inner.store.read(|c| cashiers::find_by_pin(c, pin))?;
+        let Some(cashier) = found else {
+            tracing::warn!("cashier switch refused: unknown PIN");
+            return Err(EngineError::new(
+                ErrorCode::WrongPin,
+                "pin: nobody on this till has it",
+            ));
+        };
+        self.inner
+            .store
+            .write(|tx| cashiers::switch_to(tx, Some(cashier.user_id)))?;
+        *self.lock_approval() = None;
+        tracing::info!(user = cashier.user_id, "cashier switched in");
+        Ok(cashier)
+    }
+
+    /// Back to the signed-in user.
+    pub fn cashier_switch_off(&self) -> Result<CashierView> {
+        self.inner.store.write(|tx| cashiers::switch_to(tx, None))?;
+        *self.lock_approval() = None;
+        self.active_cashier()
+    }
+
+    /// A manager's (or owner's) PIN, given for the next guarded operation: a return, a
+    /// pay-out, a no-sale drawer opening or a discount above the business's limit. Recorded as
+    /// that operation's `authorised_by`.
+    pub fn manager_authorise(&self, pin: &str) -> Result<CashierView> {
+        self.seller_session()?;
+        let found = self.inner.store.read(|c| cashiers::find_by_pin(c, pin))?;
+        let Some(manager) = found.filter(|c| cashiers::is_manager(c.role)) else {
+            tracing::warn!("manager authorisation refused: not a manager's PIN");
+            return Err(EngineError::new(
+                ErrorCode::WrongPin,
+                "pin: not a manager's PIN on this till",
+            ));
+        };
+        *self.lock_approval() = Some(Approval {
+            manager_id: manager.user_id,
+            manager_name: manager.name.clone(),
+        });
+        tracing::info!(manager = manager.user_id, "manager authorisation given");
+        Ok(manager)
+    }
+
+    /// Drops a manager's PIN given and not used.
+    pub fn manager_authorisation_cancel(&self) {
+        *self.lock_approval() = None;
+    }
+
+    // ---- receipts and the drawer --------------------------------------------------------
+
+    pub fn printer_settings(&self) -> Result<PrinterSettings> {
+        self.inner.store.read(printing::load)
+    }
+
+    pub fn set_printer_settings(&self, settings: PrinterSettings) -> Result<PrinterSettings> {
+        self.inner.store.write(|tx| printing::save(tx, &settings))
+    }
+
+    /// The ESC/POS bytes of a sale's receipt (INVOICE: offline or server number). `copy` marks
+    /// a reprint and never opens the drawer; the first print of a cash sale does, when a
+    /// drawer is set up.
+    pub fn sale_receipt_bytes(&self, invoice: &str, copy: bool) -> Result<(Vec<u8>, bool)> {
+        self.inner.store.read(|c| {
+            let settings = printing::load(c)?;
+            let detail = sales::detail(c, returns::find_sale(c, invoice)?.local_id)?;
+            let kick = !copy && settings.drawer && sales::paid_in_cash(c, &detail)?;
+            Ok((
+                printing::escpos::sale_receipt(&detail, settings.paper, copy, kick),
+                kick,
+            ))
+        })
+    }
+
+    /// Prints a sale's receipt (a reprint with `copy`).
+    pub fn print_sale(&self, invoice: &str, copy: bool) -> Result<PrintOutcome> {
+        let settings = self.printer_settings()?;
+        let (bytes, kicked) = self.sale_receipt_bytes(invoice, copy)?;
+        printing::send(&settings, &bytes)?;
+        tracing::info!(invoice, copy, bytes = bytes.len(), "receipt printed");
+        Ok(PrintOutcome {
+            printed: true,
+            bytes: bytes.len(),
+            drawer_kicked: kicked,
+            copy,
+        })
+    }
+
+    /// What follows a completed sale when a printer is set: its receipt (with the drawer kick
+    /// for cash) when receipts print automatically, else the kick alone for a cash sale. None
+    /// when this till has no printer.
+    pub fn print_after_sale(&self, sale: &CompletedSale) -> Result<Option<PrintOutcome>> {
+        let settings = self.printer_settings()?;
+        if settings.kind == PrinterKind::None {
+            return Ok(None);
+        }
+        if settings.auto_print {
+            return self.print_sale(&sale.offline_invoice_no, false).map(Some);
+        }
+        let cash = self
+            .inner
+            .store
+            .read(|c| sales::paid_in_cash(c, &sale.receipt))?;
+        Ok(Some(PrintOutcome {
+            printed: false,
+            bytes: 0,
+            drawer_kicked: cash && self.kick_drawer(DrawerEvent::CashSale)?,
+            copy: false,
+        }))
+    }
+
+    /// Prints the X report of the open shift, or the Z report of the last closed one.
+    pub fn print_shift_report(&self) -> Result<PrintOutcome> {
+        let settings = self.printer_settings()?;
+        let report = self.shift_report()?;
+        let (business, minor_units) = self.inner.store.read(|c| {
+            let s = sales::require_settings(c)?;
+            Ok((s.company_name, s.currency.minor_units))
+        })?;
+        let bytes = printing::escpos::shift_report(&report, &business, minor_units, settings.paper);
+        printing::send(&settings, &bytes)?;
+        Ok(PrintOutcome {
+            printed: true,
+            bytes: bytes.len(),
+            drawer_kicked: false,
+            copy: false,
+        })
+    }
+
+    /// A test page: proves the printer, the paper width and the cutter.
+    pub fn print_test_page(&self) -> Result<PrintOutcome> {
+        let settings = self.printer_settings()?;
+        let bytes = printing::escpos::test_page(settings.paper, &self.device()?.name);
+        printing::send(&settings, &bytes)?;
+        Ok(PrintOutcome {
+            printed: true,
+            bytes: bytes.len(),
+            drawer_kicked: false,
+            copy: false,
+        })
+    }
+
+    /// Pulses the drawer for `event` when a printer with a drawer is set up; false when there
+    /// is none. Every [`DrawerEvent`] opens it (`35-store-operations.md`); the caller decides
+    /// that the sale or refund was in cash.
+    pub fn kick_drawer(&self, event: DrawerEvent) -> Result<bool> {
+        let settings = self.printer_settings()?;
+        if settings.kind == PrinterKind::None || !settings.drawer {
+            return Ok(false);
+        }
+        printing::send(&settings, &printing::escpos::drawer_kick())?;
+        tracing::info!(?event, "drawer opened");
+        Ok(true)
     }
 
     // ---- rescue ------------------------------------------------------------------------

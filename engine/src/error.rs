@@ -56,6 +56,13 @@ pub enum ErrorCode {
     NoOpenShift,
     /// More would be returned than is left of the sale line.
     ReturnExceedsSale,
+    /// The receipt printer could not be reached or refused the job (the sale itself is kept).
+    PrinterUnavailable,
+    /// A manager's PIN must authorise this (a return, a pay-out, a no-sale drawer opening, a
+    /// discount above the business's limit).
+    ManagerRequired,
+    /// No cashier (or, where a manager was asked for, no manager) has this PIN.
+    WrongPin,
 }
 
 impl EngineError {

@@ -13,6 +13,7 @@
 //! - nothing queued is ever deleted without a person discarding it (audited).
 
 mod cart;
+mod cashiers;
 mod catalog;
 pub mod credentials;
 mod device;
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod mirror;
 pub mod outbox;
 mod parties;
+pub mod printing;
 mod rescue;
 mod returns;
 mod sales;

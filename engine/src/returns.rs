@@ -18,8 +18,8 @@ use crate::shifts::{self, Cashier, ShiftLink};
 use crate::store::{dec_col, dec_text, from_milli, parse_dec, time_text, to_milli};
 use crate::views::{RefundInput, ReturnItem, ReturnLineInput, ReturnLineView, ReturnView};
 
-struct SaleHead {
-    local_id: i64,
+pub(crate) struct SaleHead {
+    pub local_id: i64,
     /// State of the sale's own operation.
     state: String,
     /// What the customer paid (the rest stayed as their due).
@@ -44,7 +44,7 @@ struct SoldLine {
     vat_refunded_before: Decimal,
 }
 
-fn find_sale(conn: &Connection, invoice: &str) -> Result<SaleHead> {
+pub(crate) fn find_sale(conn: &Connection, invoice: &str) -> Result<SaleHead> {
     let invoice = invoice.trim();
     conn.query_row(
         "SELECT s.local_id, s.offline_invoice_no, s.client_reference, s.server_id, s.outbox_id,
@@ -356,7 +356,7 @@ pub fn return_sale(
         refund_method: method,
         payment_type_id,
         refund_amount,
-        authorised_by: None,
+        authorised_by: cashier.authorised_by,
         cashier_id: Some(cashier.id),
         returned_at: Some(stamp.now),
     };
@@ -380,8 +380,8 @@ pub fn return_sale(
     tx.execute(
         "INSERT INTO sale_returns (client_reference, sale_local_id, shift_local_id, refund_method,
            payment_type_id, payment_type_name, refund_is_cash, refund_amount, vat_amount,
-           cashier_id, cashier_name, outbox_id, returned_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+           cashier_id, cashier_name, outbox_id, returned_at, authorised_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             key,
             sale.local_id,
@@ -395,7 +395,8 @@ pub fn return_sale(
             cashier.id,
             cashier.name,
             outbox_id,
-            time_text(&stamp.now)
+            time_text(&stamp.now),
+            cashier.authorised_by
         ],
     )?;
     let local_id = tx.last_insert_rowid();

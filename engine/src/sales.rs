@@ -9,6 +9,7 @@ use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::cart::Cart;
+use crate::cashiers::{self, Acting, Approval};
 use crate::catalog;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::mirror::load_settings;
@@ -20,11 +21,11 @@ use crate::views::{
     CompletedSale, PartyRef, PaymentInput, SaleDetail, SaleLineView, SaleSummary, SyncState,
 };
 
-/// Who is selling on which device.
+/// Who is selling on which device, and the manager's PIN given for this sale, if any.
 pub struct Seller<'a> {
     pub device_id: &'a str,
-    pub cashier_id: i64,
-    pub cashier_name: &'a str,
+    pub acting: &'a Acting,
+    pub approval: Option<&'a Approval>,
 }
 
 /// The settings a sale needs, or a clear error when the catalog was never synced.
@@ -96,6 +97,19 @@ pub fn complete(
     let settings = require_settings(tx)?;
     let rules = settings.pricing_rules();
     let totals = cart.price(rules)?;
+    let authorised_by = match cashiers::discount_over_limit(
+        settings.max_cashier_discount_percent,
+        totals.discount_amount(),
+        totals.subtotal,
+    ) {
+        Some(limit) => cashiers::authorise(
+            tx,
+            seller.acting,
+            seller.approval,
+            &format!("a discount above {limit}% of the sale"),
+        )?,
+        None => None,
+    };
     let (payment_type_id, payment_type_name, is_credit) =
         resolve_payment_type(tx, payment.payment_type_id)?;
     let tendered = if is_credit {
@@ -150,6 +164,16 @@ pub fn complete(
     let (shift_id, shift_local_id) = shifts::wire_ids(shift);
     let seq = take_offline_seq(tx)?;
     let offline_no = offline_invoice_no(seller.device_id, seq);
+    let mut meta = serde_json::json!({
+        "tendered": json_number(tendered),
+        "subtotal": json_number(totals.subtotal),
+        "vat_inclusive": rules.vat_inclusive,
+    });
+    if let Some(manager) = authorised_by {
+        // The sale payload has no field of its own for it (`sale_return` and `cash_movement`
+        // have `authorised_by`).
+        meta["discount_authorised_by"] = manager.into();
+    }
     let client_reference = uuid::Uuid::new_v4().to_string();
     let payload = SaleCreate {
         local_id: Some(client_reference.clone()),
@@ -168,12 +192,8 @@ pub fn complete(
         vat_percent: None,
         payment_type_id: Some(payment_type_id),
         sale_date: Some(stamp.now),
-        meta: Some(serde_json::json!({
-            "tendered": json_number(tendered),
-            "subtotal": json_number(totals.subtotal),
-            "vat_inclusive": rules.vat_inclusive,
-        })),
-        cashier_id: Some(seller.cashier_id),
+        meta: Some(meta),
+        cashier_id: Some(seller.acting.id),
         shift_id,
         shift_local_id,
         products: lines
@@ -211,16 +231,16 @@ pub fn complete(
            cashier_name, party_id, party_local_id, party_name, subtotal, line_discount,
            cart_discount, vat_amount, vat_inclusive, total_amount, tendered, paid_amount,
            due_amount, change_amount, payment_type_id, payment_type_name, sale_date, outbox_id,
-           created_at, shift_local_id)
+           created_at, shift_local_id, authorised_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?21, ?23)",
+                 ?19, ?20, ?21, ?22, ?21, ?23, ?24)",
     )?
     .execute(params![
         client_reference,
         offline_no,
         seq,
-        seller.cashier_id,
-        seller.cashier_name,
+        seller.acting.id,
+        seller.acting.name,
         party_id,
         party_local_id,
         party.as_ref().map(|p| p.name.clone()),
@@ -238,7 +258,8 @@ pub fn complete(
         payment_type_name,
         time_text(&stamp.now),
         outbox_id,
-        shift.map(|s| s.local_id)
+        shift.map(|s| s.local_id),
+        authorised_by
     ])?;
     let local_id = tx.last_insert_rowid();
     let mut insert_line = tx.prepare_cached(
@@ -416,4 +437,19 @@ pub fn detail(conn: &Connection, local_id: i64) -> Result<SaleDetail> {
 /// An exact JSON number (the workspace keeps serde_json's arbitrary precision on).
 fn json_number(value: Decimal) -> serde_json::Number {
     serde_json::Number::from_string_unchecked(dec_text(value))
+}
+
+/// The sale put money in the drawer: something was paid, through the cash payment type.
+pub fn paid_in_cash(conn: &Connection, sale: &SaleDetail) -> Result<bool> {
+    if sale.paid <= Decimal::ZERO {
+        return Ok(false);
+    }
+    let is_credit: Option<bool> = conn
+        .prepare_cached("SELECT is_credit FROM payment_types WHERE id = ?1")?
+        .query_row([sale.payment_type_id], |r| r.get(0))
+        .optional()?;
+    Ok(shifts::is_cash(
+        &sale.payment_type_name,
+        is_credit.unwrap_or(false),
+    ))
 }

@@ -15,10 +15,11 @@ use crate::views::{
     CashMovementView, CountedCash, PaymentTypeTotals, ShiftReport, ShiftReportKind, ShiftView,
 };
 
-/// Who does it.
+/// Who does it, and the manager who authorised it when one had to.
 pub struct Cashier<'a> {
     pub id: i64,
     pub name: &'a str,
+    pub authorised_by: Option<i64>,
 }
 
 /// The open shift as other operations name it.
@@ -212,7 +213,7 @@ pub fn move_cash(
         amount,
         reason: Some(reason.to_string()),
         cashier_id: Some(cashier.id),
-        authorised_by: None,
+        authorised_by: cashier.authorised_by,
         created_at: Some(stamp.now),
     };
     let (outbox_id, _) = enqueue(
@@ -228,8 +229,8 @@ pub fn move_cash(
     )?;
     tx.execute(
         "INSERT INTO cash_movements (client_reference, shift_local_id, kind, amount, reason,
-           cashier_id, cashier_name, outbox_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           cashier_id, cashier_name, outbox_id, created_at, authorised_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             key,
             shift.local_id,
@@ -239,7 +240,8 @@ pub fn move_cash(
             cashier.id,
             cashier.name,
             outbox_id,
-            time_text(&stamp.now)
+            time_text(&stamp.now),
+            cashier.authorised_by
         ],
     )?;
     Ok(CashMovementView {

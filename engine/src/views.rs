@@ -860,3 +860,90 @@ mod tests {
         assert_eq!(PartyRef::Local(4).to_string(), "local:4");
     }
 }
+
+/// Paper roll width of the receipt printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PaperWidth {
+    /// 80 mm: 48 columns.
+    #[default]
+    #[serde(rename = "80mm")]
+    Mm80,
+    /// 58 mm: 32 columns.
+    #[serde(rename = "58mm")]
+    Mm58,
+}
+
+/// How receipts reach the printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterKind {
+    /// No printer: the window offers the system print dialog.
+    #[default]
+    None,
+    /// Raw TCP to `target:port` (9100 for most network printers).
+    Network,
+    /// A Windows printer by name, through the spooler in RAW mode.
+    Windows,
+    /// A CUPS queue by name (`lp -o raw`).
+    Cups,
+}
+
+impl PrinterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrinterKind::None => "none",
+            PrinterKind::Network => "network",
+            PrinterKind::Windows => "windows",
+            PrinterKind::Cups => "cups",
+        }
+    }
+}
+
+/// This till's receipt printer (kept in the local store; the printer is the till's hardware).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrinterSettings {
+    pub kind: PrinterKind,
+    /// Host (network), printer name (windows) or queue (cups).
+    pub target: Option<String>,
+    /// TCP port of a network printer.
+    pub port: u16,
+    pub paper: PaperWidth,
+    /// Print the receipt as soon as a sale is completed.
+    pub auto_print: bool,
+    /// A cash drawer hangs on the printer: kick it on the events that open it.
+    pub drawer: bool,
+}
+
+/// Why the drawer opens (`35-store-operations.md`): each of these pulses it when a drawer is
+/// set up on the printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawerEvent {
+    CashSale,
+    CashRefund,
+    PayIn,
+    PayOut,
+    ShiftOpen,
+    ShiftClose,
+    /// A manager's "open drawer" with no sale (logged as a `drawer_open` cash movement).
+    NoSale,
+}
+
+/// What was printed, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintOutcome {
+    pub printed: bool,
+    pub bytes: usize,
+    /// The drawer pulse went with it.
+    pub drawer_kicked: bool,
+    pub copy: bool,
+}
+
+/// A person who works this till with a PIN (the PIN itself is never shown or kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashierView {
+    /// The server's user id: what the operations record.
+    pub user_id: i64,
+    pub name: String,
+    pub role: pos_protocol::auth::Role,
+}

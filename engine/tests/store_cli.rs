@@ -212,3 +212,125 @@ fn selling_without_a_shift_is_refused_when_the_business_requires_shifts() {
     ));
     assert_eq!(drawer["kind"], "drawer_open");
 }
+
+/// A network printer on loopback taking `jobs` print jobs.
+fn loopback_printer(jobs: usize) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        (0..jobs)
+            .map(|_| {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut bytes = Vec::new();
+                stream.read_to_end(&mut bytes).unwrap();
+                bytes
+            })
+            .collect()
+    });
+    (port, handle)
+}
+
+fn has(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn sell_prints_to_the_configured_printer_and_print_copy_reprints() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(seeded(dir.path()));
+    let dir = dir.path();
+    let (port, printer) = loopback_printer(4);
+    let port = port.to_string();
+    let shown = ok(
+        dir,
+        &[
+            "printer",
+            "set",
+            "--kind",
+            "network",
+            "--target",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--paper",
+            "58",
+        ],
+    );
+    assert_eq!(
+        shown,
+        format!("printer network 127.0.0.1:{port} paper 58mm auto-print true drawer true\n")
+    );
+    assert!(refused(dir, &["printer", "set", "--kind", "serial"]).contains("kind"));
+
+    // `sell` still prints only the invoice number; the receipt goes to the printer.
+    let invoice = ok(
+        dir,
+        &["sell", "--item", "COLA0:2", "--pay", "cash", "--paid", "5"],
+    );
+    let invoice = invoice.trim();
+    assert!(ok(dir, &["print", invoice, "--copy"]).starts_with("printed "));
+    ok(dir, &["printer", "test"]);
+    ok(dir, &["shift", "open", "--float", "10"]);
+
+    let jobs = printer.join().unwrap();
+    let (receipt, copy, test, shift_open) = (&jobs[0], &jobs[1], &jobs[2], &jobs[3]);
+    for job in [receipt, copy, test] {
+        assert!(job.starts_with(b"\x1b@") && job.ends_with(b"\x1dVB\x00"));
+    }
+    assert!(has(receipt, invoice.as_bytes()) && has(receipt, b"USD 2.76"));
+    assert!(
+        has(receipt, b"\x1bp\x00\x19\xfa"),
+        "a cash sale kicks the drawer"
+    );
+    assert!(has(copy, b"COPY") && !has(copy, b"\x1bp"));
+    assert!(has(test, b"32 columns"));
+    assert_eq!(
+        shift_open.as_slice(),
+        b"\x1b@\x1bp\x00\x19\xfa",
+        "a shift opens the drawer"
+    );
+}
+
+#[test]
+fn cashiers_switch_by_pin_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(seeded(dir.path()));
+    let dir = dir.path();
+    // The signed-in cashier (user 7) may set their own PIN, not another's.
+    ok(
+        dir,
+        &[
+            "cashier",
+            "set-pin",
+            "--user-id",
+            "7",
+            "--name",
+            "Casey",
+            "--pin",
+            "4321",
+        ],
+    );
+    assert!(refused(
+        dir,
+        &[
+            "cashier",
+            "set-pin",
+            "--user-id",
+            "8",
+            "--name",
+            "Sam",
+            "--pin",
+            "1111"
+        ]
+    )
+    .contains("manager_required"));
+    assert!(refused(dir, &["cashier", "switch", "--pin", "1111"]).contains("wrong_pin"));
+    assert_eq!(
+        ok(dir, &["cashier", "switch", "--pin", "4321"]),
+        "7  Casey  (cashier)\n"
+    );
+    assert!(ok(dir, &["cashier"]).starts_with("working the till: Casey (cashier)\n"));
+    // A cashier's PIN is no manager's.
+    assert!(refused(dir, &["--manager-pin", "4321", "status"]).contains("wrong_pin"));
+}

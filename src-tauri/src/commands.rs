@@ -206,6 +206,158 @@ async fn queue_discard(
     engine.queue_discard(id, &reason)
 }
 
+// ---- cashiers and the manager's PIN ---------------------------------------------------------
+
+#[tauri::command]
+async fn active_cashier(engine: State<'_, Engine>) -> Reply<CashierView> {
+    engine.active_cashier()
+}
+
+#[tauri::command]
+async fn cashiers(engine: State<'_, Engine>) -> Reply<Vec<CashierView>> {
+    engine.cashiers()
+}
+
+#[tauri::command]
+async fn cashier_set_pin(
+    engine: State<'_, Engine>,
+    who: CashierView,
+    pin: String,
+) -> Reply<CashierView> {
+    blocking(&engine, move |e| e.cashier_set_pin(who, &pin)).await
+}
+
+#[tauri::command]
+async fn cashier_switch(engine: State<'_, Engine>, pin: String) -> Reply<CashierView> {
+    blocking(&engine, move |e| e.cashier_switch(&pin)).await
+}
+
+#[tauri::command]
+async fn cashier_switch_off(engine: State<'_, Engine>) -> Reply<CashierView> {
+    engine.cashier_switch_off()
+}
+
+#[tauri::command]
+async fn manager_authorise(engine: State<'_, Engine>, pin: String) -> Reply<CashierView> {
+    blocking(&engine, move |e| e.manager_authorise(&pin)).await
+}
+
+#[tauri::command]
+async fn manager_authorisation_cancel(engine: State<'_, Engine>) -> Reply<()> {
+    engine.manager_authorisation_cancel();
+    Ok(())
+}
+
+// ---- shifts, cash and returns --------------------------------------------------------------
+
+/// The X report of the open shift or the Z report of the last closed one; None before the
+/// till's first shift.
+#[tauri::command]
+async fn shift_report(engine: State<'_, Engine>) -> Reply<Option<ShiftReport>> {
+    match engine.shift_report() {
+        Ok(report) => Ok(Some(report)),
+        Err(e) if e.code == ErrorCode::NoOpenShift => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[tauri::command]
+async fn shift_open(engine: State<'_, Engine>, opening_float: String) -> Reply<ShiftView> {
+    engine.shift_open(decimal("float", &opening_float)?)
+}
+
+#[tauri::command]
+async fn shift_pay_in(
+    engine: State<'_, Engine>,
+    amount: String,
+    reason: String,
+) -> Reply<CashMovementView> {
+    engine.shift_pay_in(decimal("amount", &amount)?, &reason)
+}
+
+#[tauri::command]
+async fn shift_pay_out(
+    engine: State<'_, Engine>,
+    amount: String,
+    reason: String,
+) -> Reply<CashMovementView> {
+    engine.shift_pay_out(decimal("amount", &amount)?, &reason)
+}
+
+#[tauri::command]
+async fn shift_drawer_open(engine: State<'_, Engine>, reason: String) -> Reply<CashMovementView> {
+    engine.shift_drawer_open(&reason)
+}
+
+#[tauri::command]
+async fn shift_close(engine: State<'_, Engine>, counted: String) -> Reply<ShiftReport> {
+    engine.shift_close(CountedCash::Total(decimal("counted", &counted)?))
+}
+
+#[tauri::command]
+async fn return_sale(
+    engine: State<'_, Engine>,
+    invoice: String,
+    lines: Vec<ReturnLineInput>,
+    refund: RefundInput,
+) -> Reply<ReturnView> {
+    engine.return_sale(&invoice, lines, refund)
+}
+
+// ---- printer and drawer (blocking I/O: off the async workers) ------------------------------
+
+/// Runs engine work that waits on a device or a slow hash on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    engine: &Engine,
+    work: impl FnOnce(&Engine) -> Reply<T> + Send + 'static,
+) -> Reply<T> {
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&engine))
+        .await
+        .map_err(|e| EngineError::internal(format!("background work: {e}")))?
+}
+
+#[tauri::command]
+async fn printer_settings(engine: State<'_, Engine>) -> Reply<PrinterSettings> {
+    engine.printer_settings()
+}
+
+#[tauri::command]
+async fn set_printer_settings(
+    engine: State<'_, Engine>,
+    settings: PrinterSettings,
+) -> Reply<PrinterSettings> {
+    engine.set_printer_settings(settings)
+}
+
+#[tauri::command]
+async fn print_test_page(engine: State<'_, Engine>) -> Reply<PrintOutcome> {
+    blocking(&engine, |e| e.print_test_page()).await
+}
+
+#[tauri::command]
+async fn print_sale(engine: State<'_, Engine>, invoice: String, copy: bool) -> Reply<PrintOutcome> {
+    blocking(&engine, move |e| e.print_sale(&invoice, copy)).await
+}
+
+#[tauri::command]
+async fn print_after_sale(
+    engine: State<'_, Engine>,
+    sale: CompletedSale,
+) -> Reply<Option<PrintOutcome>> {
+    blocking(&engine, move |e| e.print_after_sale(&sale)).await
+}
+
+#[tauri::command]
+async fn print_shift_report(engine: State<'_, Engine>) -> Reply<PrintOutcome> {
+    blocking(&engine, |e| e.print_shift_report()).await
+}
+
+#[tauri::command]
+async fn kick_drawer(engine: State<'_, Engine>, event: DrawerEvent) -> Reply<bool> {
+    blocking(&engine, move |e| e.kick_drawer(event)).await
+}
+
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         login,
@@ -238,5 +390,26 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         queue,
         queue_retry,
         queue_discard,
+        active_cashier,
+        cashiers,
+        cashier_set_pin,
+        cashier_switch,
+        cashier_switch_off,
+        manager_authorise,
+        manager_authorisation_cancel,
+        shift_report,
+        shift_open,
+        shift_pay_in,
+        shift_pay_out,
+        shift_drawer_open,
+        shift_close,
+        return_sale,
+        printer_settings,
+        set_printer_settings,
+        print_test_page,
+        print_sale,
+        print_after_sale,
+        print_shift_report,
+        kick_drawer,
     ]
 }

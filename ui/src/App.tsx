@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, currencyOf, EngineError, onStatus, type CartView, type SessionInfo, type SyncStatus } from "./api";
+import { api, currencyOf, EngineError, onStatus, type CartView, type CashierView, type SessionInfo, type SyncStatus } from "./api";
 import { Ctx, type AppContext } from "./context";
 import { actionForKey, isReservedByApp, type Action, type Screen } from "./keymap";
 import { ScannerDetector, withoutScannedCode } from "./scanner";
@@ -11,12 +11,15 @@ import { SalesHistory } from "./screens/SalesHistory";
 import { Customers } from "./screens/Customers";
 import { SyncPanel } from "./screens/SyncPanel";
 import { SettingsScreen } from "./screens/Settings";
+import { ShiftScreen, type ShiftIntent } from "./screens/Shift";
+import { CashierSwitchDialog } from "./components/CashierSwitch";
 
 const NAV: ReadonlyArray<[Screen, string, string]> = [
   ["sell", "Sell", "F1"],
   ["held", "Held", "F5"],
   ["sales", "Sales", "F6"],
   ["customers", "Customers", "F7"],
+  ["shift", "Shift", "F11"],
   ["sync", "Sync", "F9"],
   ["settings", "Settings", "F10"],
 ];
@@ -46,6 +49,10 @@ export function App() {
   const [screen, setScreen] = useState<Screen>("sell");
   const [message, setMessage] = useState<Message | null>(null);
   const actionHandler = useRef<((action: Action) => boolean) | null>(null);
+  const [cashier, setCashier] = useState<CashierView | null>(null);
+  const [switching, setSwitching] = useState(false);
+  const [shiftIntent, setShiftIntent] = useState<ShiftIntent>(null);
+  const [returnRequest, setReturnRequest] = useState(0);
 
   useEffect(() => {
     api.session().then(setSession, (e) => {
@@ -61,6 +68,7 @@ export function App() {
 
   useEffect(() => {
     if (session) api.cart().then(setCart, (e) => setMessage({ text: messageOf(e), kind: "error", id: Date.now() }));
+    if (session) api.activeCashier().then(setCashier, () => setCashier(null));
   }, [session]);
 
   const setActionHandler = useCallback((h: ((action: Action) => boolean) | null) => {
@@ -105,6 +113,7 @@ export function App() {
       }
       const action = actionForKey({
         key: e.key,
+        shiftKey: e.shiftKey,
         ctrlKey: e.ctrlKey,
         altKey: e.altKey,
         metaKey: e.metaKey,
@@ -114,7 +123,26 @@ export function App() {
       if (!action) return;
       if (action.kind === "go") {
         e.preventDefault();
+        setShiftIntent(null);
         setScreen(action.screen);
+        return;
+      }
+      // The store operations around the sale.
+      if (action.kind === "switchCashier") {
+        e.preventDefault();
+        setSwitching(true);
+        return;
+      }
+      if (action.kind === "cashMovement" || action.kind === "noSale") {
+        e.preventDefault();
+        setShiftIntent(action.kind);
+        setScreen("shift");
+        return;
+      }
+      if (action.kind === "returnItems") {
+        e.preventDefault();
+        setReturnRequest((n) => n + 1);
+        setScreen("sales");
         return;
       }
       if (actionHandler.current?.(action)) {
@@ -161,6 +189,9 @@ export function App() {
             <strong>{session.business_name}</strong>
             <span>{session.user.name} · {session.device.name}</span>
           </div>
+          <button className="cashier-button" onClick={() => setSwitching(true)} data-testid="active-cashier">
+            {cashier ? cashier.name : session.user.name} <kbd>Shift+F1</kbd>
+          </button>
           <div className="tabs" role="tablist">
             {NAV.map(([id, label, key]) => (
               <button key={id} role="tab" aria-selected={screen === id} className={screen === id ? "tab active" : "tab"} onClick={() => setScreen(id)} data-testid={`nav-${id}`}>
@@ -173,11 +204,13 @@ export function App() {
         <main className="content">
           {screen === "sell" && <Sell />}
           {screen === "held" && <HeldCarts />}
-          {screen === "sales" && <SalesHistory />}
+          {screen === "sales" && <SalesHistory startReturn={returnRequest} />}
+          {screen === "shift" && <ShiftScreen intent={shiftIntent} />}
           {screen === "customers" && <Customers />}
           {screen === "sync" && <SyncPanel />}
           {screen === "settings" && <SettingsScreen onSignedOut={() => { setSession(null); setCart(null); }} />}
         </main>
+        {switching && <CashierSwitchDialog onClose={() => setSwitching(false)} onSwitched={setCashier} />}
         {message && <div className={`message ${message.kind}`} role="alert" data-testid="message" onClick={() => setMessage(null)}>{message.text}</div>}
         <StatusBar status={status} />
       </div>

@@ -179,6 +179,8 @@ export interface SaleLineView {
   vat_rate: Amount;
   vat_amount: Amount;
   total: Amount;
+  /** Already returned against this line. */
+  returned: Amount;
 }
 
 export interface SaleDetail {
@@ -316,6 +318,116 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+// ---- store operations (35-store-operations.md) ---------------------------------------------
+
+export interface CashierView {
+  user_id: number;
+  name: string;
+  role: Role;
+}
+
+export interface ShiftView {
+  local_id: number;
+  client_reference: string;
+  cashier_name: string | null;
+  opened_at: string;
+  opening_float: Amount;
+  closed_at: string | null;
+}
+
+export type CashMovementKind = "pay_in" | "pay_out" | "drawer_open";
+
+export interface CashMovementView {
+  local_id: number;
+  client_reference: string;
+  shift_local_id: number;
+  kind: CashMovementKind;
+  amount: Amount;
+  reason: string | null;
+  created_at: string;
+}
+
+export interface PaymentTypeTotals {
+  payment_type_id: number | null;
+  name: string;
+  is_cash: boolean;
+  sales_count: number;
+  sales: Amount;
+  due_collections: Amount;
+  refunds: Amount;
+}
+
+export interface ShiftReport {
+  kind: "x" | "z";
+  shift_local_id: number;
+  client_reference: string;
+  cashier_name: string | null;
+  opened_at: string;
+  closed_at: string | null;
+  sales_count: number;
+  sales_total: Amount;
+  discounts: Amount;
+  vat: Amount;
+  due: Amount;
+  refunds_count: number;
+  refunds: Amount;
+  refunds_vat: Amount;
+  by_payment_type: PaymentTypeTotals[];
+  opening_float: Amount;
+  cash_sales: Amount;
+  cash_due_collections: Amount;
+  cash_refunds: Amount;
+  pay_ins: Amount;
+  pay_outs: Amount;
+  expected_cash: Amount;
+  counted_cash: Amount | null;
+  counted_denominations: Array<{ value: Amount; count: number }> | null;
+  difference: Amount | null;
+}
+
+export type ReturnItem = { code: string } | { line_no: number };
+export interface ReturnLineInput {
+  item: ReturnItem;
+  quantity: string;
+}
+export type RefundInput = "cash" | "due" | { payment_type: number };
+
+export interface ReturnView {
+  local_id: number;
+  client_reference: string;
+  sale_local_id: number;
+  offline_invoice_no: string;
+  lines: Array<{ line_no: number; product_id: number; name: string; quantity: Amount; amount: Amount }>;
+  refund_method: "cash" | "payment_type" | "due";
+  payment_type_id: number | null;
+  refund_is_cash: boolean;
+  refund_amount: Amount;
+  shift_local_id: number | null;
+  returned_at: string;
+  sync_state: SyncState;
+}
+
+export type PrinterKind = "none" | "network" | "windows" | "cups";
+export type PaperWidth = "80mm" | "58mm";
+
+export interface PrinterSettings {
+  kind: PrinterKind;
+  target: string | null;
+  port: number;
+  paper: PaperWidth;
+  auto_print: boolean;
+  drawer: boolean;
+}
+
+export interface PrintOutcome {
+  printed: boolean;
+  bytes: number;
+  drawer_kicked: boolean;
+  copy: boolean;
+}
+
+export type DrawerEvent = "cash_sale" | "cash_refund" | "pay_in" | "pay_out" | "shift_open" | "shift_close" | "no_sale";
+
 // ---- commands ----------------------------------------------------------------------------
 
 export const api = {
@@ -362,6 +474,31 @@ export const api = {
   queue: () => call<QueuedOperation[]>("queue"),
   queueRetry: (id: number) => call<QueuedOperation>("queue_retry", { id }),
   queueDiscard: (id: number, reason: string) => call<QueuedOperation>("queue_discard", { id, reason }),
+
+  activeCashier: () => call<CashierView>("active_cashier"),
+  cashiers: () => call<CashierView[]>("cashiers"),
+  cashierSetPin: (who: CashierView, pin: string) => call<CashierView>("cashier_set_pin", { who, pin }),
+  cashierSwitch: (pin: string) => call<CashierView>("cashier_switch", { pin }),
+  cashierSwitchOff: () => call<CashierView>("cashier_switch_off"),
+  managerAuthorise: (pin: string) => call<CashierView>("manager_authorise", { pin }),
+  managerAuthorisationCancel: () => call<void>("manager_authorisation_cancel"),
+
+  shiftReport: () => call<ShiftReport | null>("shift_report"),
+  shiftOpen: (openingFloat: string) => call<ShiftView>("shift_open", { openingFloat }),
+  shiftPayIn: (amount: string, reason: string) => call<CashMovementView>("shift_pay_in", { amount, reason }),
+  shiftPayOut: (amount: string, reason: string) => call<CashMovementView>("shift_pay_out", { amount, reason }),
+  shiftDrawerOpen: (reason: string) => call<CashMovementView>("shift_drawer_open", { reason }),
+  shiftClose: (counted: string) => call<ShiftReport>("shift_close", { counted }),
+  returnSale: (invoice: string, lines: ReturnLineInput[], refund: RefundInput) =>
+    call<ReturnView>("return_sale", { invoice, lines, refund }),
+
+  printerSettings: () => call<PrinterSettings>("printer_settings"),
+  setPrinterSettings: (settings: PrinterSettings) => call<PrinterSettings>("set_printer_settings", { settings }),
+  printTestPage: () => call<PrintOutcome>("print_test_page"),
+  printSale: (invoice: string, copy: boolean) => call<PrintOutcome>("print_sale", { invoice, copy }),
+  printAfterSale: (sale: CompletedSale) => call<PrintOutcome | null>("print_after_sale", { sale }),
+  printShiftReport: () => call<PrintOutcome>("print_shift_report"),
+  kickDrawer: (event: DrawerEvent) => call<boolean>("kick_drawer", { event }),
 };
 
 /** The sync status event the app forwards from the engine's status channel. */

@@ -37,9 +37,21 @@ describe("actionForKey", () => {
 
   it("documents every key it maps", () => {
     for (const [key] of KEY_HELP) {
-      const name = key === "Esc" ? "Escape" : key;
-      expect(actionForKey({ key: name }), key).not.toBeNull();
+      const shiftKey = key.startsWith("Shift+");
+      const name = key === "Esc" ? "Escape" : key.replace("Shift+", "");
+      expect(actionForKey({ key: name, shiftKey }), key).not.toBeNull();
     }
+  });
+
+  it("maps Shift + function keys to the store operations", () => {
+    expect(actionForKey({ key: "F11" })).toEqual({ kind: "go", screen: "shift" });
+    expect(actionForKey({ key: "F1", shiftKey: true })).toEqual({ kind: "switchCashier" });
+    expect(actionForKey({ key: "F6", shiftKey: true })).toEqual({ kind: "returnItems" });
+    expect(actionForKey({ key: "F9", shiftKey: true, inTextField: true })).toEqual({ kind: "noSale" });
+    expect(actionForKey({ key: "F11", shiftKey: true })).toEqual({ kind: "cashMovement" });
+    // A shifted key with no operation does nothing rather than its plain meaning.
+    expect(actionForKey({ key: "F12", shiftKey: true })).toBeNull();
+    expect(actionForKey({ key: "F1", shiftKey: true, ctrlKey: true })).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 // Function keys for what a cashier does most, the same on every screen.
 
-export type Screen = "sell" | "held" | "sales" | "customers" | "sync" | "settings";
+export type Screen = "sell" | "held" | "sales" | "customers" | "shift" | "sync" | "settings";
 
 export type Action =
   | { kind: "focusSearch" }
@@ -13,10 +13,15 @@ export type Action =
   | { kind: "quantityUp" }
   | { kind: "quantityDown" }
   | { kind: "selectLine"; delta: 1 | -1 }
+  | { kind: "switchCashier" }
+  | { kind: "returnItems" }
+  | { kind: "cashMovement" }
+  | { kind: "noSale" }
   | { kind: "go"; screen: Screen };
 
 export interface KeyPress {
   key: string;
+  shiftKey?: boolean;
   ctrlKey?: boolean;
   altKey?: boolean;
   metaKey?: boolean;
@@ -36,7 +41,12 @@ export const KEY_HELP: ReadonlyArray<[string, string]> = [
   ["F8", "Customer"],
   ["F9", "Sync"],
   ["F10", "Settings"],
+  ["F11", "Shift"],
   ["F12", "Pay"],
+  ["Shift+F1", "Cashier"],
+  ["Shift+F6", "Return"],
+  ["Shift+F9", "Open drawer"],
+  ["Shift+F11", "Pay in/out"],
   ["Esc", "Cancel"],
 ];
 
@@ -51,13 +61,25 @@ const FUNCTION_KEYS: Record<string, Action> = {
   F8: { kind: "pickCustomer" },
   F9: { kind: "go", screen: "sync" },
   F10: { kind: "go", screen: "settings" },
+  F11: { kind: "go", screen: "shift" },
   F12: { kind: "pay" },
   Escape: { kind: "cancel" },
+};
+
+/** Shift + a function key: the store operations around the sale. */
+const SHIFTED_FUNCTION_KEYS: Record<string, Action> = {
+  F1: { kind: "switchCashier" },
+  F6: { kind: "returnItems" },
+  F9: { kind: "noSale" },
+  F11: { kind: "cashMovement" },
 };
 
 /** The action for a key press on the selling screen's cart, or null when the key is not ours. */
 export function actionForKey(press: KeyPress): Action | null {
   if (press.altKey || press.metaKey) return null;
+  if (press.shiftKey && /^F\d+$/.test(press.key)) {
+    return press.ctrlKey ? null : (SHIFTED_FUNCTION_KEYS[press.key] ?? null);
+  }
   const fn = FUNCTION_KEYS[press.key];
   if (fn) return press.ctrlKey ? null : fn;
   if (press.inTextField || press.ctrlKey) return null;

@@ -14,10 +14,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pos_engine::{
-    CashMovementView, CountedCash, Discount, Engine, EngineConfig, EngineError, ErrorCode,
-    NewCustomer, PartyRef, PaymentInput, RefundInput, ReturnItem, ReturnLineInput, ShiftReport,
+    CashMovementView, CashierView, CountedCash, Discount, DrawerEvent, Engine, EngineConfig,
+    EngineError, ErrorCode, NewCustomer, PaperWidth, PartyRef, PaymentInput, PrintOutcome,
+    PrinterKind, PrinterSettings, RefundInput, ReturnItem, ReturnLineInput, ShiftReport,
     ShiftReportKind, SyncStatus,
 };
+use pos_protocol::auth::Role;
 use pos_protocol::store_ops::DenominationCount;
 use pos_protocol::Decimal;
 
@@ -52,6 +54,10 @@ struct Cli {
     /// Records per page of a download.
     #[arg(long, global = true, env = "POS_TERMINAL_PAGE_SIZE")]
     page_size: Option<u32>,
+    /// A manager's PIN authorising this command (a return, a pay-out, a no-sale drawer
+    /// opening, a discount above the business's limit) when a cashier works the till.
+    #[arg(long, global = true, env = "POS_TERMINAL_MANAGER_PIN")]
+    manager_pin: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -143,6 +149,87 @@ enum Command {
         #[command(subcommand)]
         action: RescueAction,
     },
+    /// Print a sale's receipt (INVOICE: its offline or server number); --copy for a reprint.
+    Print {
+        invoice: String,
+        #[arg(long)]
+        copy: bool,
+    },
+    /// The receipt printer of this till: show, set, test.
+    Printer {
+        #[command(subcommand)]
+        action: Option<PrinterAction>,
+    },
+    /// Open the cash drawer with no sale (logged with the reason; a cashier needs
+    /// --manager-pin).
+    Drawer {
+        #[command(subcommand)]
+        action: DrawerAction,
+    },
+    /// People who work this till with a PIN: list, set-pin, switch, off.
+    Cashier {
+        #[command(subcommand)]
+        action: Option<CashierAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrinterAction {
+    /// Where receipts go (kind none|network|windows|cups).
+    Set {
+        #[arg(long)]
+        kind: String,
+        /// Host (network), printer name (windows) or queue (cups).
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, default_value_t = 9100)]
+        port: u16,
+        /// Paper width in mm: 80 or 58.
+        #[arg(long, default_value_t = 80)]
+        paper: u16,
+        /// Print a receipt after each sale (true/false).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        auto_print: bool,
+        /// A cash drawer hangs on the printer (true/false).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        drawer: bool,
+    },
+    /// Print a test page.
+    Test,
+    /// Print the X report of the open shift or the Z report of the last closed one.
+    Report,
+}
+
+#[derive(Subcommand)]
+enum DrawerAction {
+    Open {
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CashierAction {
+    /// Set a person's 4-6 digit PIN on this till (a manager sets anyone's; a cashier their own).
+    SetPin {
+        /// The person's user id on the server.
+        #[arg(long)]
+        user_id: i64,
+        #[arg(long)]
+        name: String,
+        /// cashier, manager or owner.
+        #[arg(long, default_value = "cashier")]
+        role: String,
+        #[arg(long, env = "POS_TERMINAL_PIN")]
+        pin: String,
+    },
+    /// Hand the till to the person with this PIN (offline).
+    Switch {
+        #[arg(long, env = "POS_TERMINAL_PIN")]
+        pin: String,
+    },
+    /// Back to the signed-in user.
+    Off,
 }
 
 #[derive(Subcommand)]
@@ -320,6 +407,9 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
     timings.page_size = cli.page_size.unwrap_or(timings.page_size);
     let engine = Engine::open(config)?;
     let json = cli.json;
+    if let Some(pin) = &cli.manager_pin {
+        engine.manager_authorise(pin)?;
+    }
     match cli.command {
         Command::Login {
             email,
@@ -387,6 +477,8 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 tendered,
             })?;
             out!("{}", sale.offline_invoice_no);
+            // The sale is kept whatever the printer does.
+            warn_if_unprinted(engine.print_after_sale(&sale));
             Ok(0)
         }
         Command::Sync => {
@@ -628,6 +720,9 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
                 },
             };
             let returned = engine.return_sale(&invoice, lines, refund)?;
+            if returned.refund_is_cash {
+                warn_if_unprinted(engine.kick_drawer(DrawerEvent::CashRefund));
+            }
             if json {
                 print_json(&returned)?;
             } else {
@@ -641,6 +736,21 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             }
             Ok(0)
         }
+        Command::Print { invoice, copy } => {
+            let outcome = engine.print_sale(&invoice, copy)?;
+            print_outcome(&outcome, json)?;
+            Ok(0)
+        }
+        Command::Printer { action } => run_printer(&engine, action, json),
+        Command::Drawer {
+            action: DrawerAction::Open { reason },
+        } => {
+            let movement = engine.shift_drawer_open(&reason)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::NoSale));
+            print_movement(&movement, json)?;
+            Ok(0)
+        }
+        Command::Cashier { action } => run_cashier(&engine, action, json),
         Command::Rescue {
             action: RescueAction::Export { file },
         } => {
@@ -664,6 +774,7 @@ fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, Eng
     match action {
         ShiftAction::Open { opening_float } => {
             let shift = engine.shift_open(parse_amount("float", &opening_float)?)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::ShiftOpen));
             if json {
                 print_json(&shift)?;
             } else {
@@ -676,14 +787,17 @@ fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, Eng
         }
         ShiftAction::PayIn { amount, reason } => {
             let movement = engine.shift_pay_in(parse_amount("amount", &amount)?, &reason)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::PayIn));
             print_movement(&movement, json)?;
         }
         ShiftAction::PayOut { amount, reason } => {
             let movement = engine.shift_pay_out(parse_amount("amount", &amount)?, &reason)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::PayOut));
             print_movement(&movement, json)?;
         }
         ShiftAction::OpenDrawer { reason } => {
             let movement = engine.shift_drawer_open(&reason)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::NoSale));
             print_movement(&movement, json)?;
         }
         ShiftAction::Report => {
@@ -705,12 +819,176 @@ fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, Eng
                 ),
             };
             let report = engine.shift_close(counted)?;
+            warn_if_unprinted(engine.kick_drawer(DrawerEvent::ShiftClose));
             if json {
                 print_json(&report)?;
             } else {
                 print_report(&report);
             }
         }
+    }
+    Ok(0)
+}
+
+/// After an operation that is already kept: a printer or drawer failure is only a warning.
+fn warn_if_unprinted<T>(result: Result<T, EngineError>) {
+    if let Err(e) = result {
+        eprintln!("warning: {}", e.message);
+    }
+}
+
+fn print_outcome(outcome: &PrintOutcome, json: bool) -> Result<(), EngineError> {
+    if json {
+        print_json(outcome)
+    } else {
+        out!(
+            "printed {} bytes{}{}",
+            outcome.bytes,
+            if outcome.copy { " (copy)" } else { "" },
+            if outcome.drawer_kicked {
+                ", drawer opened"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+}
+
+fn run_printer(
+    engine: &Engine,
+    action: Option<PrinterAction>,
+    json: bool,
+) -> Result<u8, EngineError> {
+    match action {
+        None => {
+            let settings = engine.printer_settings()?;
+            print_printer(&settings, json)?;
+        }
+        Some(PrinterAction::Set {
+            kind,
+            target,
+            port,
+            paper,
+            auto_print,
+            drawer,
+        }) => {
+            let kind = match kind.trim() {
+                "none" => PrinterKind::None,
+                "network" => PrinterKind::Network,
+                "windows" => PrinterKind::Windows,
+                "cups" => PrinterKind::Cups,
+                other => {
+                    return Err(EngineError::invalid(format!(
+                        "kind: '{other}' is not none, network, windows or cups"
+                    )))
+                }
+            };
+            let paper = match paper {
+                80 => PaperWidth::Mm80,
+                58 => PaperWidth::Mm58,
+                other => {
+                    return Err(EngineError::invalid(format!(
+                        "paper: {other} mm is not 80 or 58"
+                    )))
+                }
+            };
+            let settings = engine.set_printer_settings(PrinterSettings {
+                kind,
+                target,
+                port,
+                paper,
+                auto_print,
+                drawer,
+            })?;
+            print_printer(&settings, json)?;
+        }
+        Some(PrinterAction::Test) => print_outcome(&engine.print_test_page()?, json)?,
+        Some(PrinterAction::Report) => print_outcome(&engine.print_shift_report()?, json)?,
+    }
+    Ok(0)
+}
+
+fn print_printer(settings: &PrinterSettings, json: bool) -> Result<(), EngineError> {
+    if json {
+        return print_json(settings);
+    }
+    out!(
+        "printer {} {}{} paper {} auto-print {} drawer {}",
+        settings.kind.as_str(),
+        settings.target.as_deref().unwrap_or("-"),
+        if settings.kind == PrinterKind::Network {
+            format!(":{}", settings.port)
+        } else {
+            String::new()
+        },
+        match settings.paper {
+            PaperWidth::Mm80 => "80mm",
+            PaperWidth::Mm58 => "58mm",
+        },
+        settings.auto_print,
+        settings.drawer
+    );
+    Ok(())
+}
+
+fn run_cashier(
+    engine: &Engine,
+    action: Option<CashierAction>,
+    json: bool,
+) -> Result<u8, EngineError> {
+    let print_one = |c: &CashierView| -> Result<(), EngineError> {
+        if json {
+            print_json(c)
+        } else {
+            out!("{}  {}  ({})", c.user_id, c.name, c.role.as_str());
+            Ok(())
+        }
+    };
+    match action {
+        None => {
+            let active = engine.active_cashier()?;
+            let all = engine.cashiers()?;
+            if json {
+                print_json(&serde_json::json!({ "active": active, "cashiers": all }))?;
+            } else {
+                out!(
+                    "working the till: {} ({})",
+                    active.name,
+                    active.role.as_str()
+                );
+                for c in &all {
+                    print_one(c)?;
+                }
+            }
+        }
+        Some(CashierAction::SetPin {
+            user_id,
+            name,
+            role,
+            pin,
+        }) => {
+            let role = match role.trim() {
+                "cashier" => Role::Cashier,
+                "manager" => Role::Manager,
+                "owner" => Role::Owner,
+                other => {
+                    return Err(EngineError::invalid(format!(
+                        "role: '{other}' is not cashier, manager or owner"
+                    )))
+                }
+            };
+            print_one(&engine.cashier_set_pin(
+                CashierView {
+                    user_id,
+                    name,
+                    role,
+                },
+                &pin,
+            )?)?;
+        }
+        Some(CashierAction::Switch { pin }) => print_one(&engine.cashier_switch(&pin)?)?,
+        Some(CashierAction::Off) => print_one(&engine.cashier_switch_off()?)?,
     }
     Ok(0)
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, type SaleDetail, type SaleSummary, type Warning } from "../api";
 import { Dialog } from "../components/Dialog";
 import { Receipt } from "../components/Receipt";
@@ -6,6 +6,7 @@ import { SyncBadge } from "../components/SyncBadge";
 import { useApp, useCancel } from "../context";
 import { formatTime } from "../format";
 import { formatMoney, formatQuantity, isZero } from "../money";
+import { ReturnDialog } from "./sales/ReturnDialog";
 
 function warningText(w: Warning): string {
   if (w.type === "stock_discrepancy") {
@@ -17,11 +18,27 @@ function warningText(w: Warning): string {
   return w.type.replace(/_/g, " ");
 }
 
-export function SalesHistory() {
+/** Prints a copy on the receipt printer, or through the system dialog when there is none. */
+async function printCopy(sale: SaleDetail) {
+  const settings = await api.printerSettings();
+  if (settings.kind === "none") window.print();
+  else await api.printSale(sale.offline_invoice_no, true);
+}
+
+export function SalesHistory({ startReturn }: { startReturn?: number }) {
   const { currency, notify, status } = useApp();
   const [sales, setSales] = useState<SaleSummary[]>([]);
   const [open, setOpen] = useState<SaleDetail | null>(null);
-  useCancel(useCallback(() => setOpen(null), []));
+  const [returning, setReturning] = useState(false);
+  useCancel(useCallback(() => (returning ? setReturning(false) : setOpen(null)), [returning]));
+
+  // Shift+F6 with a sale open starts its return; a press with none open is spent, not kept.
+  const handledReturn = useRef(startReturn);
+  useEffect(() => {
+    if (startReturn === handledReturn.current) return;
+    handledReturn.current = startReturn;
+    if (open) setReturning(true);
+  }, [startReturn, open]);
 
   // Reload when the sync state changes, so confirmations show up by themselves.
   useEffect(() => {
@@ -75,9 +92,21 @@ export function SalesHistory() {
           </div>
           <div className="dialog-actions">
             <button className="big" onClick={() => setOpen(null)}>Close <kbd>Esc</kbd></button>
-            <button className="big primary" onClick={() => window.print()}>Print copy</button>
+            <button className="big" onClick={() => setReturning(true)} data-testid="start-return">Return items <kbd>Shift+F6</kbd></button>
+            <button className="big primary" onClick={() => printCopy(open).catch(notify)} data-testid="print-copy">Print copy</button>
           </div>
         </Dialog>
+      )}
+      {open && returning && (
+        <ReturnDialog
+          sale={open}
+          onClose={() => setReturning(false)}
+          onReturned={() => {
+            setReturning(false);
+            api.sale(open.local_id).then(setOpen, notify);
+            api.sales(200).then(setSales, notify);
+          }}
+        />
       )}
     </div>
   );

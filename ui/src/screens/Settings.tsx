@@ -2,6 +2,7 @@ import { useState } from "react";
 import { api } from "../api";
 import { useApp } from "../context";
 import { formatMoney } from "../money";
+import { PrinterSettingsForm } from "./PrinterSettings";
 
 export function SettingsScreen({ onSignedOut }: { onSignedOut: () => void }) {
   const { session, currency, status, notify } = useApp();
@@ -59,6 +60,7 @@ export function SettingsScreen({ onSignedOut }: { onSignedOut: () => void }) {
         </tbody>
       </table>
       <p className="muted">Business settings are managed on the server and arrive with every sync.</p>
+      <PrinterSettingsForm />
       <button className="big danger" onClick={signOut} disabled={busy} data-testid="sign-out">
         Sign out
       </button>

@@ -1,0 +1,265 @@
+//! Cashiers on a shared till: PINs (Argon2 hashes, never the PIN), switching who works the till,
+//! and the manager's authorisation of what a cashier may not do alone.
+//!
+//! The rule: when the person working the till is a cashier and this till knows at least one
+//! manager's (or owner's) PIN, a return, a pay-out, a no-sale drawer opening and a discount above
+//! the business's `max_cashier_discount_percent` need a manager's PIN first. The manager who
+//! authorised is recorded with the operation (`authorised_by`); a manager or owner working the
+//! till authorises their own. A till with no manager PIN has no one to ask, so nothing is
+//! blocked there (set one up with `cashier set-pin`).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use pos_protocol::auth::Role;
+use pos_protocol::Decimal;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::store::time_text;
+use crate::views::CashierView;
+
+/// Who works the till: the one switched in by PIN, else the signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A manager's PIN given for the next guarded operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub manager_id: i64,
+    pub manager_name: String,
+}
+
+fn role_text(role: Role) -> &'static str {
+    role.as_str()
+}
+
+fn role_of(text: &str) -> Role {
+    match text {
+        "owner" => Role::Owner,
+        "manager" => Role::Manager,
+        _ => Role::Cashier,
+    }
+}
+
+pub fn is_manager(role: Role) -> bool {
+    matches!(role, Role::Manager | Role::Owner)
+}
+
+/// 4 to 6 digits.
+pub fn check_pin(pin: &str) -> Result<()> {
+    if (4..=6).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(EngineError::invalid("pin: 4 to 6 digits"))
+    }
+}
+
+fn hash_pin(pin: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|hash| hash.to_string())
+        .map_err(|e| EngineError::internal(format!("PIN hash: {e}")))
+}
+
+fn pin_matches(pin: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+struct Row {
+    view: CashierView,
+    pin_hash: String,
+}
+
+fn rows(conn: &Connection) -> Result<Vec<Row>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT user_id, name, role, pin_hash FROM cashiers ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Row {
+            view: CashierView {
+                user_id: r.get(0)?,
+                name: r.get(1)?,
+                role: role_of(&r.get::<_, String>(2)?),
+            },
+            pin_hash: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<CashierView>> {
+    Ok(rows(conn)?.into_iter().map(|r| r.view).collect())
+}
+
+/// The cashier whose PIN this is (PINs are unique on a till).
+pub fn find_by_pin(conn: &Connection, pin: &str) -> Result<Option<CashierView>> {
+    check_pin(pin)?;
+    Ok(rows(conn)?
+        .into_iter()
+        .find(|r| pin_matches(pin, &r.pin_hash))
+        .map(|r| r.view))
+}
+
+/// Sets (or replaces) a person's PIN. Refused when another person already has the same PIN,
+/// since a PIN alone says who is switching in.
+pub fn set_pin(
+    tx: &Connection,
+    who: &CashierView,
+    pin: &str,
+    now: &chrono::DateTime<chrono::Utc>,
+) -> Result<CashierView> {
+    check_pin(pin)?;
+    let name = who.name.trim();
+    if name.is_empty() {
+        return Err(EngineError::invalid("name: who this PIN belongs to"));
+    }
+    if rows(tx)?
+        .iter()
+        .any(|r| r.view.user_id != who.user_id && pin_matches(pin, &r.pin_hash))
+    {
+        return Err(EngineError::invalid(
+            "pin: another person on this till has it; choose another",
+        ));
+    }
+    tx.execute(
+        "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role,
+           pin_hash = excluded.pin_hash, updated_at = excluded.updated_at",
+        params![
+            who.user_id,
+            name,
+            role_text(who.role),
+            hash_pin(pin)?,
+            time_text(now)
+        ],
+    )?;
+    Ok(CashierView {
+        user_id: who.user_id,
+        name: name.to_string(),
+        role: who.role,
+    })
+}
+
+/// The person switched in by PIN, if any.
+pub fn switched_in(conn: &Connection) -> Result<Option<CashierView>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.user_id, c.name, c.role FROM terminal_state t
+             JOIN cashiers c ON c.user_id = t.active_cashier_id WHERE t.id = 1",
+        )?
+        .query_row([], |r| {
+            Ok(CashierView {
+                user_id: r.get(0)?,
+                name: r.get(1)?,
+                role: role_of(&r.get::<_, String>(2)?),
+            })
+        })
+        .optional()?)
+}
+
+/// Who works the till from now on (None: the signed-in user again).
+pub fn switch_to(tx: &Connection, user_id: Option<i64>) -> Result<()> {
+    tx.execute(
+        "UPDATE terminal_state SET active_cashier_id = ?1 WHERE id = 1",
+        [user_id],
+    )?;
+    Ok(())
+}
+
+fn any_manager_pin(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM cashiers WHERE role IN ('manager', 'owner'))",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Who authorises `what` for `acting`: the acting manager themself, the manager whose PIN was
+/// given, or nobody when this till has no manager PIN to ask for. Otherwise refused with
+/// `manager_required`.
+pub fn authorise(
+    conn: &Connection,
+    acting: &Acting,
+    approval: Option<&Approval>,
+    what: &str,
+) -> Result<Option<i64>> {
+    if is_manager(acting.role) {
+        return Ok(Some(acting.id));
+    }
+    if let Some(approval) = approval {
+        return Ok(Some(approval.manager_id));
+    }
+    if !any_manager_pin(conn)? {
+        return Ok(None);
+    }
+    Err(EngineError::new(
+        ErrorCode::ManagerRequired,
+        format!("{what} needs a manager's PIN"),
+    ))
+}
+
+/// The discount of a sale as a percentage of its gross amount, when it is above the business's
+/// limit for cashiers.
+pub fn discount_over_limit(
+    limit_percent: Option<Decimal>,
+    discount: Decimal,
+    gross: Decimal,
+) -> Option<Decimal> {
+    let limit = limit_percent?;
+    if gross <= Decimal::ZERO || discount <= Decimal::ZERO {
+        return None;
+    }
+    let percent = discount * Decimal::ONE_HUNDRED / gross;
+    (percent > limit).then_some(limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_are_four_to_six_digits() {
+        for good in ["1234", "12345", "000000"] {
+            assert!(check_pin(good).is_ok(), "{good}");
+        }
+        for bad in ["123", "1234567", "12a4", " 1234", ""] {
+            assert_eq!(
+                check_pin(bad).unwrap_err().code,
+                ErrorCode::InvalidInput,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hash_matches_its_pin_only_and_never_holds_it() {
+        let hash = hash_pin("4821").unwrap();
+        assert!(!hash.contains("4821"));
+        assert!(hash.starts_with("$argon2"));
+        assert!(pin_matches("4821", &hash));
+        assert!(!pin_matches("4820", &hash));
+        assert!(!pin_matches("4821", "not a hash"));
+    }
+
+    #[test]
+    fn the_discount_limit_is_a_percentage_of_the_gross() {
+        let d = |t: &str| t.parse::<Decimal>().unwrap();
+        assert_eq!(discount_over_limit(None, d("50"), d("100")), None);
+        assert_eq!(discount_over_limit(Some(d("10")), d("10"), d("100")), None);
+        assert_eq!(
+            discount_over_limit(Some(d("10")), d("10.01"), d("100")),
+            Some(d("10"))
+        );
+        assert_eq!(discount_over_limit(Some(d("0")), d("0"), d("100")), None);
+    }
+}
