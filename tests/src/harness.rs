@@ -212,7 +212,9 @@ impl Drop for InProcessServer {
 }
 
 /// The workspace's binaries (`pos-server`, `pos-terminal`), built once per test process with
-/// the same cargo and target folder as the tests themselves.
+/// the same cargo and target folder as the tests themselves. The whole workspace is selected,
+/// as `cargo test --workspace` selects it: building two packages alone would unify different
+/// dependency features and rebuild half the dependency tree a second time.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let folder = BUILT.get_or_init(|| {
@@ -227,7 +229,7 @@ pub fn binary(name: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
-            .args(["build", "-p", "pos-server", "-p", "pos-engine", "--bins"])
+            .args(["build", "--workspace", "--bins"])
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -237,7 +239,7 @@ pub fn binary(name: &str) -> PathBuf {
         let status = build.status().expect("run cargo build for the binaries");
         assert!(
             status.success(),
-            "cargo build -p pos-server -p pos-engine --bins failed"
+            "cargo build --workspace --bins failed"
         );
         profile_dir
     });
