@@ -532,7 +532,7 @@ pub fn document_number(prefix: &str, number: i64) -> String {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NewInvoiceQuery {
-    /// `sales`, `purchases`, `due_collects`, `sales_return` or `purchases_return`.
+    /// `sales` (default), `purchases`, `due_collects`, `sales_return` or `purchases_return`.
     pub platform: Option<String>,
 }
 
@@ -547,7 +547,7 @@ pub async fn new_invoice(
     user: AuthUser,
     ApiQuery(query): ApiQuery<NewInvoiceQuery>,
 ) -> ApiResult<Json<DataResponse<InvoicePreview>>> {
-    let platform = query.platform.unwrap_or_default();
+    let platform = query.platform.unwrap_or_else(|| "sales".into());
     let (_, kind, prefix) = DOCUMENT_KINDS
         .iter()
         .find(|(name, _, _)| *name == platform)
@@ -644,24 +644,6 @@ pub async fn currencies(_user: AuthUser) -> Json<DataResponse<Vec<CurrencyEntry>
         "Currencies",
         currency_entries().collect(),
     ))
-}
-
-/// One currency by its ISO code (`EUR`) or its id in the list. The list is the same for every
-/// business.
-#[utoipa::path(get, path = "/api/v1/currencies/{currency}", tag = "business",
-    params(("currency" = String, Path, description = "ISO code or id")),
-    responses((status = 200, description = "The currency", body = DataResponse<CurrencyEntry>),
-              (status = 404, description = "No such currency", body = ApiErrorBody)),
-    security(("bearer" = [])))]
-pub async fn currency(
-    _user: AuthUser,
-    ApiPath(currency): ApiPath<String>,
-) -> ApiResult<Json<DataResponse<CurrencyEntry>>> {
-    let wanted = currency.trim();
-    currency_entries()
-        .find(|c| c.code.eq_ignore_ascii_case(wanted) || c.id.to_string() == wanted)
-        .map(|c| Json(DataResponse::new("Currency", c)))
-        .ok_or_else(|| ApiError::not_found("Currency"))
 }
 
 /// The kinds of shop a business can say it is.

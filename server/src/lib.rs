@@ -143,7 +143,6 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(business::invoice_settings_update))
         .routes(routes!(business::new_invoice))
         .routes(routes!(business::currencies))
-        .routes(routes!(business::currency))
         .routes(routes!(business::business_categories))
         .routes(routes!(batches::of_product))
         .routes(routes!(batches::select_batches))

@@ -73,6 +73,23 @@ async fn add(
         .context("a created row has an id")
 }
 
+/// The product's own barcode sold as its standard variant, so the demo has a variant to show.
+async fn add_standard_variant(
+    store: &dyn Store,
+    business_id: i64,
+    product_id: i64,
+    barcode: &str,
+    price: &str,
+) -> anyhow::Result<i64> {
+    add(
+        store,
+        &spec::VARIANTS,
+        business_id,
+        json!({"product_id": product_id, "sku": format!("{barcode}-STD"), "barcode": barcode, "price": price}),
+    )
+    .await
+}
+
 /// A 13-digit code in the in-store range (prefix 200) with a valid EAN-13 check digit.
 pub fn ean13(n: u64) -> String {
     let body = format!("200{:09}", n % 1_000_000_000);
@@ -256,6 +273,9 @@ async fn seed_demo_mart(store: &dyn Store, products: usize) -> anyhow::Result<i6
             }),
         )
         .await?;
+        if i == 0 {
+            add_standard_variant(store, business, product, &ean13(1), &sale.to_string()).await?;
+        }
     }
 
     for (name, phone) in [
@@ -341,6 +361,7 @@ async fn seed_other_shop(store: &dyn Store) -> anyhow::Result<i64> {
             json!({"product_id": product, "warehouse_id": warehouse, "productStock": 10, "productSalePrice": price}),
         )
         .await?;
+        add_standard_variant(store, business, product, &ean13(900_000 + i as u64), price).await?;
     }
     Ok(business)
 }

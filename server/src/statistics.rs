@@ -278,7 +278,7 @@ pub async fn dashboard(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InvoicesQuery {
-    /// The customer whose unpaid sales to list.
+    /// The customer whose unpaid sales to list (every customer's when absent).
     pub party_id: Option<i64>,
 }
 
@@ -293,25 +293,28 @@ pub async fn invoices(
     user: AuthUser,
     ApiQuery(query): ApiQuery<InvoicesQuery>,
 ) -> ApiResult<Json<DataResponse<Vec<DueInvoice>>>> {
-    let party_id = query
-        .party_id
-        .ok_or_else(|| ApiError::invalid_field("party_id", "is required"))?;
-    let live = state
-        .store
-        .live_ids("parties", user.business_id, &[party_id])
-        .await?;
-    if live.is_empty() {
-        return Err(ApiError::invalid_field(
-            "party_id",
-            format!("no party with id {party_id} in this business"),
-        ));
+    if let Some(party_id) = query.party_id {
+        let live = state
+            .store
+            .live_ids("parties", user.business_id, &[party_id])
+            .await?;
+        if live.is_empty() {
+            return Err(ApiError::invalid_field(
+                "party_id",
+                format!("no party with id {party_id} in this business"),
+            ));
+        }
     }
     let mut tx = state.store.begin_write().await?;
     let rows = tx
         .fetch_all(
-            "SELECT id, invoice_number, total_amount, paid_amount, due_amount, sale_date FROM sales \
-             WHERE business_id = $1 AND party_id = $2 AND deleted_at IS NULL ORDER BY sale_date, id",
-            &[Value::Int(Some(user.business_id)), Value::Int(Some(party_id))],
+            "SELECT id, invoice_number, total_amount, paid_amount, due_amount, sale_date, party_id \
+             FROM sales WHERE business_id = $1 AND party_id IS NOT NULL \
+             AND ($2 = 0 OR party_id = $2) AND deleted_at IS NULL ORDER BY sale_date, id",
+            &[
+                Value::Int(Some(user.business_id)),
+                Value::Int(Some(query.party_id.unwrap_or(0))),
+            ],
             &[
                 Column::Int,
                 Column::Text,
@@ -319,6 +322,7 @@ pub async fn invoices(
                 Column::Decimal,
                 Column::Decimal,
                 Column::Time,
+                Column::Int,
             ],
         )
         .await?;
@@ -331,7 +335,7 @@ pub async fn invoices(
         }
         unpaid.push(DueInvoice {
             id: int(&row, 0)?,
-            party_id,
+            party_id: int(&row, 6)?,
             invoice_number: match row.get(1) {
                 Some(Value::Text(Some(v))) => v.clone(),
                 _ => return Err(StoreError::Corrupt("a sale without a number".into()).into()),

@@ -217,6 +217,7 @@ fn check_fields(
     match &name {
         None if required => problem("name", "is required"),
         Some(n) if n.is_empty() => problem("name", "must not be empty"),
+        Some(n) if n.contains('\0') => problem("name", "must not contain NUL characters"),
         Some(n) if n.chars().count() > NAME_MAX => {
             problem("name", "must be at most 255 characters")
         }
