@@ -194,6 +194,7 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(request): ApiJson<DueCreate>,
 ) -> ApiResult<(StatusCode, Json<JsonValue>)> {
+    super::bounded("payDueAmount", request.amount, super::MAX_AMOUNT)?;
     if request.amount <= Decimal::ZERO {
         return Err(ApiError::invalid_field(
             "payDueAmount",
