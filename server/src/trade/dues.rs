@@ -185,7 +185,6 @@ async fn invoice_id(
 #[utoipa::path(post, path = "/api/v1/dues", tag = "dues", request_body = DueCreate,
     responses((status = 201, description = "Paid: the party's due went down", body = Object),
               (status = 401, description = "No valid token", body = ApiErrorBody),
-              (status = 403, description = "Paying a supplier is for managers", body = ApiErrorBody),
               (status = 422, description = "A field is wrong", body = ApiErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -194,6 +193,7 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(request): ApiJson<DueCreate>,
 ) -> ApiResult<(StatusCode, Json<JsonValue>)> {
+    super::bounded("payDueAmount", request.amount, super::MAX_AMOUNT)?;
     if request.amount <= Decimal::ZERO {
         return Err(ApiError::invalid_field(
             "payDueAmount",

@@ -249,3 +249,23 @@ pub(crate) async fn count(exec: &mut dyn TxExec, sql: &str, args: &[Value]) -> A
         _ => Ok(0),
     }
 }
+
+/// Largest quantity a line may carry; with `MAX_AMOUNT` it keeps every product and sum of a
+/// request far inside what a decimal holds, so no arithmetic below can overflow.
+pub(crate) const MAX_QUANTITY: i64 = 1_000_000_000;
+pub(crate) const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// A 422 naming `field` when `value` is beyond ±`max`.
+pub(crate) fn bounded(
+    field: impl Into<String>,
+    value: rust_decimal::Decimal,
+    max: i64,
+) -> ApiResult<()> {
+    if value.abs() > rust_decimal::Decimal::from(max) {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {max}"),
+        ));
+    }
+    Ok(())
+}

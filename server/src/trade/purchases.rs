@@ -247,6 +247,29 @@ pub async fn show(
 
 fn check_lines(purchase: &PurchaseCreate) -> ApiResult<()> {
     let mut errors = FieldErrors::new();
+    for (i, line) in purchase.products.iter().enumerate() {
+        super::bounded(
+            format!("products[{i}].quantities"),
+            line.quantities,
+            super::MAX_QUANTITY,
+        )?;
+        super::bounded(
+            format!("products[{i}].productPurchasePrice"),
+            line.purchase_price,
+            super::MAX_AMOUNT,
+        )?;
+        super::bounded(
+            format!("products[{i}].productSalePrice"),
+            line.sale_price.unwrap_or_default(),
+            super::MAX_AMOUNT,
+        )?;
+    }
+    for (name, value) in [
+        ("discountAmount", purchase.discount_amount),
+        ("paidAmount", purchase.paid_amount),
+    ] {
+        super::bounded(name, value.unwrap_or_default(), super::MAX_AMOUNT)?;
+    }
     if purchase.products.is_empty() {
         errors.insert(
             "products".into(),
@@ -747,6 +770,11 @@ pub async fn create_return(
     let mut total = Decimal::ZERO;
     let mut taken = Vec::new();
     for (i, asked) in request.lines.iter().enumerate() {
+        super::bounded(
+            format!("lines[{i}].quantity"),
+            asked.quantity,
+            super::MAX_QUANTITY,
+        )?;
         if asked.quantity <= Decimal::ZERO {
             return Err(ApiError::invalid_field(
                 format!("lines[{i}].quantity"),
