@@ -29,8 +29,8 @@ pub mod shifts;
 pub mod statistics;
 pub mod store;
 pub mod sync;
-pub mod users;
 pub mod trade;
+pub mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -23,7 +23,11 @@ fn reference() -> Value {
 
 /// Routes that take no body although their method could carry one (the original client
 /// sends an empty POST to refresh a token).
-const BODYLESS_WRITES: &[(&str, &str)] = &[("post", "/api/v1/refresh-token")];
+const BODYLESS_WRITES: &[(&str, &str)] = &[
+    ("post", "/api/v1/refresh-token"),
+    // Flips the variant's `active` flag; nothing to send.
+    ("patch", "/api/v1/variants/{id}/toggle-active"),
+];
 
 fn has_schema(content: &Value) -> bool {
     content
@@ -118,6 +122,17 @@ fn additions() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         // Looked up by the terminal's scanner (`GET /products/by-barcode/{code}`).
         ("Product", &["barcode"][..]),
+        // The reference takes these in the business update's body and invoice settings; we
+        // answer them with the business they belong to.
+        (
+            "Business",
+            &[
+                "gratitude_message",
+                "invoice_note",
+                "invoice_size",
+                "sale_rounding_option",
+            ][..],
+        ),
     ])
 }
 
