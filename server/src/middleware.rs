@@ -7,6 +7,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use pos_protocol::error::ErrorCode;
 use sha2::{Digest, Sha256};
 
@@ -33,17 +34,44 @@ pub async fn body_limit(State(state): State<AppState>, request: Request, next: N
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    let (parts, body) = request.into_parts();
+    if declared.is_some_and(|len| len > DRAIN_LIMIT) {
         return too_large();
     }
-    let (parts, body) = request.into_parts();
-    match to_bytes(body, limit).await {
-        Ok(bytes) => {
+    match read_within(body, limit).await {
+        Some(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(_) => too_large(),
+        None => too_large(),
     }
+}
+
+/// HTTP clients write the whole body before they read an answer: a 413 sent while one is
+/// still writing, followed by the connection closing, reaches it as a reset ("broken pipe")
+/// instead of the 413. Bodies up to this size are therefore read to their end, the part past
+/// the limit thrown away as it arrives, before the 413 goes out; larger ones are cut off.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The body when it fits in `limit`; `None` (after draining up to [`DRAIN_LIMIT`]) when not.
+async fn read_within(mut body: Body, limit: usize) -> Option<Vec<u8>> {
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return None;
+        };
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= limit {
+            kept.extend_from_slice(data);
+        } else if seen > DRAIN_LIMIT {
+            return None;
+        }
+    }
+    (seen <= limit).then_some(kept)
 }
 
 fn is_json(response: &Response) -> bool {
