@@ -17,7 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{audit, context, count, int, operation, paged, rows, select_list, wire_columns};
+use super::{
+    audit, context, count, int, operation, paged, row_by_id, rows, select_list, wire_columns,
+};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -72,20 +74,15 @@ async fn load_due(
     business_id: i64,
     id: i64,
 ) -> ApiResult<Map<String, JsonValue>> {
-    let sql = format!(
-        "SELECT {} FROM due_collects WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL",
-        select_list(DUE_COLUMNS)
-    );
-    rows(
+    row_by_id(
         exec,
-        &sql,
-        &[int(business_id), int(id)],
-        &wire_columns(DUE_COLUMNS),
+        "due_collects",
+        DUE_COLUMNS,
+        (business_id, id),
+        " AND deleted_at IS NULL",
+        "Due collection",
     )
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::not_found("Due collection"))
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/dues", tag = "dues", params(PageQuery),

@@ -187,6 +187,33 @@ pub(crate) async fn rows(
     Ok(out)
 }
 
+/// The row of `table` with this id in the business, as a JSON object named by `columns`
+/// (SQL expression, wire name, kind); `condition` narrows it further (e.g. live rows only).
+/// `what` names the record in the not-found answer.
+pub(crate) async fn row_by_id(
+    exec: &mut dyn TxExec,
+    table: &str,
+    columns: &[(&str, &str, Column)],
+    (business_id, id): (i64, i64),
+    condition: &str,
+    what: &str,
+) -> ApiResult<Map<String, JsonValue>> {
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE business_id = $1 AND id = $2{condition}",
+        select_list(columns)
+    );
+    rows(
+        exec,
+        &sql,
+        &[int(business_id), int(id)],
+        &wire_columns(columns),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::not_found(what))
+}
+
 /// The SELECT list of `columns` given as (SQL expression, wire name, kind).
 pub(crate) fn select_list(columns: &[(&str, &str, Column)]) -> String {
     columns

@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{audit, context, count, int, operation, paged, rows, select_list, wire_columns};
+use super::{
+    audit, context, count, int, operation, paged, row_by_id, rows, select_list, wire_columns,
+};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -655,20 +657,15 @@ async fn load_purchase_return(
     business_id: i64,
     id: i64,
 ) -> ApiResult<Map<String, JsonValue>> {
-    let sql = format!(
-        "SELECT {} FROM purchase_returns WHERE business_id = $1 AND id = $2",
-        select_list(PURCHASE_RETURN_COLUMNS)
-    );
-    let mut found = rows(
+    let mut found = row_by_id(
         exec,
-        &sql,
-        &[int(business_id), int(id)],
-        &wire_columns(PURCHASE_RETURN_COLUMNS),
+        "purchase_returns",
+        PURCHASE_RETURN_COLUMNS,
+        (business_id, id),
+        "",
+        "Purchase return",
     )
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::not_found("Purchase return"))?;
+    .await?;
     let lines = rows(
         exec,
         "SELECT purchase_detail_id, quantity, amount FROM purchase_return_details \

@@ -16,7 +16,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{audit, context, count, int, operation, paged, rows, select_list, strip, wire_columns};
+use super::{
+    audit, context, count, int, operation, paged, row_by_id, rows, select_list, strip, wire_columns,
+};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -508,20 +510,15 @@ async fn load_return(
     business_id: i64,
     id: i64,
 ) -> ApiResult<Map<String, JsonValue>> {
-    let sql = format!(
-        "SELECT {} FROM sale_returns WHERE business_id = $1 AND id = $2",
-        select_list(RETURN_COLUMNS)
-    );
-    let mut found = rows(
+    let mut found = row_by_id(
         exec,
-        &sql,
-        &[int(business_id), int(id)],
-        &wire_columns(RETURN_COLUMNS),
+        "sale_returns",
+        RETURN_COLUMNS,
+        (business_id, id),
+        "",
+        "Sale return",
     )
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::not_found("Sale return"))?;
+    .await?;
     let lines = rows(
         exec,
         "SELECT sale_detail_id, line_no, quantity, amount FROM sale_return_details \
