@@ -237,10 +237,7 @@ pub fn binary(name: &str) -> PathBuf {
             build.arg("--release");
         }
         let status = build.status().expect("run cargo build for the binaries");
-        assert!(
-            status.success(),
-            "cargo build --workspace --bins failed"
-        );
+        assert!(status.success(), "cargo build --workspace --bins failed");
         profile_dir
     });
     let path = folder.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
