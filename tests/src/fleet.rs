@@ -99,7 +99,7 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    fn merge(&mut self, other: Ledger) {
+    pub fn merge(&mut self, other: Ledger) {
         self.sales.extend(other.sales);
         for (stock, quantity) in other.sold_by_stock {
             *self.sold_by_stock.entry(stock).or_default() += quantity;

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use pos_e2e::fault_proxy::{seed_from_env, FaultKind, FaultPlan, FaultProxy, SEED_ENV};
+use pos_e2e::fault_proxy::{seed_from_env, Fault, FaultKind, FaultPlan, FaultProxy, SEED_ENV};
 use pos_e2e::fleet;
 use pos_e2e::harness::{free_loopback_addr, Api, Backend, Database, ServerProcess};
 
@@ -51,9 +51,40 @@ async fn two_servers_over_one_postgres_keep_exactly_once() {
             .with_weight(FaultKind::DuplicateConcurrent, 4.0)
             .on_paths(&["/api/v1/sync/"]),
     );
-    let ledger = fleet::sell_while_syncing(&terminals, sales, seed, &codes).await;
+    let mut ledger = fleet::sell_while_syncing(&terminals, sales, seed, &codes).await;
     let replay = format!("replay with {SEED_ENV}={seed} POS_SCALE_OUT_SALES={sales}");
     if let Err(stuck) = fleet::drain(&terminals, Duration::from_secs(180)).await {
+        panic!("{stuck}\n{replay}");
+    }
+
+    // A short run may draw few duplicates of one kind. So each terminal then rings up two more
+    // sales and pushes them in a batch that surely reaches both servers: one after the other
+    // for half of the terminals, at the same time for the others.
+    let script = (0..terminals.len())
+        .map(|n| {
+            if n % 2 == 0 {
+                Fault::Duplicate
+            } else {
+                Fault::DuplicateConcurrent
+            }
+        })
+        .collect();
+    proxy.set_plan(FaultPlan::scripted(script).on_paths(&["/api/v1/sync/batch"]));
+    for (n, terminal) in terminals.iter().enumerate() {
+        let (name, engine, codes) = (
+            terminal.name.clone(),
+            terminal.engine.clone(),
+            codes.clone(),
+        );
+        let more_seed = seed.wrapping_add(1_000 + n as u64);
+        let more =
+            tokio::task::spawn_blocking(move || fleet::sell(&name, &engine, 2, more_seed, &codes))
+                .await
+                .expect("a selling task");
+        ledger.merge(more);
+        let _ = terminal.engine.sync_now().await;
+    }
+    if let Err(stuck) = fleet::drain(&terminals, Duration::from_secs(60)).await {
         panic!("{stuck}\n{replay}");
     }
     proxy.set_plan(FaultPlan::pass_through());
