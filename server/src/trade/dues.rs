@@ -17,9 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{
-    audit, context, count, int, operation, paged, row_by_id, rows, select_list, wire_columns,
-};
+use super::{audit, context, int, list_page, operation, row_by_id, rows};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -95,29 +93,16 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<JsonValue>> {
     let mut exec = state.store.begin_write().await?;
-    let total = count(
+    let answer = list_page(
         exec.as_mut(),
-        "SELECT COUNT(*) FROM due_collects WHERE business_id = $1 AND deleted_at IS NULL",
-        &[int(user.business_id)],
+        ("due_collects", DUE_COLUMNS),
+        user.business_id,
+        " AND deleted_at IS NULL",
+        &page,
+        "Due payments",
     )
     .await?;
-    let sql = format!(
-        "SELECT {} FROM due_collects WHERE business_id = $1 AND deleted_at IS NULL \
-         ORDER BY id DESC LIMIT $2 OFFSET $3",
-        select_list(DUE_COLUMNS)
-    );
-    let data = rows(
-        exec.as_mut(),
-        &sql,
-        &[
-            int(user.business_id),
-            int(i64::from(page.per_page())),
-            int(i64::try_from(page.offset()).unwrap_or(i64::MAX)),
-        ],
-        &wire_columns(DUE_COLUMNS),
-    )
-    .await?;
-    Ok(Json(paged("Due payments", data, &page, total)))
+    Ok(Json(answer))
 }
 
 #[utoipa::path(get, path = "/api/v1/dues/{id}", tag = "dues", params(("id" = i64, Path)),

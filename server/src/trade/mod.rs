@@ -268,6 +268,41 @@ pub(crate) fn paged(
     serde_json::json!({"message": message, "data": data, "pagination": pagination})
 }
 
+/// One page of a business's rows of `table`, newest first, answered with its pagination;
+/// `condition` narrows the rows (e.g. live ones only) for the count and the page alike.
+pub(crate) async fn list_page(
+    exec: &mut dyn TxExec,
+    (table, columns): (&str, &[(&str, &str, Column)]),
+    business_id: i64,
+    condition: &str,
+    page: &pos_protocol::page::PageQuery,
+    message: &str,
+) -> ApiResult<JsonValue> {
+    let total = count(
+        exec,
+        &format!("SELECT COUNT(*) FROM {table} WHERE business_id = $1{condition}"),
+        &[int(business_id)],
+    )
+    .await?;
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE business_id = $1{condition} \
+         ORDER BY id DESC LIMIT $2 OFFSET $3",
+        select_list(columns)
+    );
+    let data = rows(
+        exec,
+        &sql,
+        &[
+            int(business_id),
+            int(i64::from(page.per_page())),
+            int(i64::try_from(page.offset()).unwrap_or(i64::MAX)),
+        ],
+        &wire_columns(columns),
+    )
+    .await?;
+    Ok(paged(message, data, page, total))
+}
+
 /// The single integer a `SELECT COUNT(*)` answers.
 pub(crate) async fn count(exec: &mut dyn TxExec, sql: &str, args: &[Value]) -> ApiResult<i64> {
     let rows = exec.fetch_all(sql, args, &[Column::Int]).await?;

@@ -17,7 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    audit, context, count, int, operation, paged, row_by_id, rows, select_list, wire_columns,
+    audit, context, count, int, list_page, operation, paged, row_by_id, rows, select_list,
+    wire_columns,
 };
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -694,28 +695,16 @@ pub async fn list_returns(
 ) -> ApiResult<Json<JsonValue>> {
     user.require(Role::Manager, "see purchase returns")?;
     let mut exec = state.store.begin_write().await?;
-    let total = count(
+    let answer = list_page(
         exec.as_mut(),
-        "SELECT COUNT(*) FROM purchase_returns WHERE business_id = $1",
-        &[int(user.business_id)],
+        ("purchase_returns", PURCHASE_RETURN_COLUMNS),
+        user.business_id,
+        "",
+        &page,
+        "Purchase returns",
     )
     .await?;
-    let sql = format!(
-        "SELECT {} FROM purchase_returns WHERE business_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        select_list(PURCHASE_RETURN_COLUMNS)
-    );
-    let data = rows(
-        exec.as_mut(),
-        &sql,
-        &[
-            int(user.business_id),
-            int(i64::from(page.per_page())),
-            int(i64::try_from(page.offset()).unwrap_or(i64::MAX)),
-        ],
-        &wire_columns(PURCHASE_RETURN_COLUMNS),
-    )
-    .await?;
-    Ok(Json(paged("Purchase returns", data, &page, total)))
+    Ok(Json(answer))
 }
 
 #[utoipa::path(get, path = "/api/v1/purchases-return/{id}", tag = "purchases", params(("id" = i64, Path)),

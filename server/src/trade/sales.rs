@@ -17,7 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    audit, context, count, int, operation, paged, row_by_id, rows, select_list, strip, wire_columns,
+    audit, context, count, int, list_page, operation, paged, row_by_id, rows, select_list, strip,
+    wire_columns,
 };
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -546,29 +547,16 @@ pub async fn list_returns(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<JsonValue>> {
     let mut exec = state.store.begin_write().await?;
-    let business = [int(user.business_id)];
-    let total = count(
+    let answer = list_page(
         exec.as_mut(),
-        "SELECT COUNT(*) FROM sale_returns WHERE business_id = $1",
-        &business,
+        ("sale_returns", RETURN_COLUMNS),
+        user.business_id,
+        "",
+        &page,
+        "Sale returns",
     )
     .await?;
-    let sql = format!(
-        "SELECT {} FROM sale_returns WHERE business_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        select_list(RETURN_COLUMNS)
-    );
-    let data = rows(
-        exec.as_mut(),
-        &sql,
-        &[
-            int(user.business_id),
-            int(i64::from(page.per_page())),
-            int(i64::try_from(page.offset()).unwrap_or(i64::MAX)),
-        ],
-        &wire_columns(RETURN_COLUMNS),
-    )
-    .await?;
-    Ok(Json(paged("Sale returns", data, &page, total)))
+    Ok(Json(answer))
 }
 
 #[utoipa::path(get, path = "/api/v1/sales-return/{id}", tag = "sales", params(("id" = i64, Path)),
