@@ -6,83 +6,62 @@ use axum::Json;
 use pos_protocol::auth::Role;
 use pos_protocol::conflict::{ConflictResolution, ResolveConflictRequest, SyncConflict};
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
-use pos_protocol::page::{PageQuery, Paged, Pagination};
+use pos_protocol::page::Paged;
 use pos_protocol::DataResponse;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::store::{Column, StoreError, StoreResult, TxExec, Value};
+use crate::review_queue::{ListQuery, Queue};
+use crate::store::row::required;
+use crate::store::{Column, StoreResult, TxExec, Value};
 use crate::AppState;
 
-const COLUMNS: &str =
-    "id, device_id, entity, entity_id, idempotency_key, reason, operation, status, \
-     resolution, resolved_by, resolved_at, created_at";
-const READ: [Column; 12] = [
-    Column::Int,
-    Column::Text,
-    Column::Text,
-    Column::Int,
-    Column::Text,
-    Column::Text,
-    Column::Text,
-    Column::Text,
-    Column::Text,
-    Column::Int,
-    Column::Time,
-    Column::Time,
-];
+/// The operation is read as text: PostgreSQL reads `jsonb` as text only when asked to.
+const CONFLICTS: Queue<SyncConflict> = Queue {
+    table: "sync_conflicts",
+    select: "id, device_id, entity, entity_id, idempotency_key, reason, \
+             CAST(operation AS TEXT), status, resolution, resolved_by, resolved_at, created_at",
+    columns: &[
+        Column::Int,
+        Column::Text,
+        Column::Text,
+        Column::Int,
+        Column::Text,
+        Column::Text,
+        Column::Text,
+        Column::Text,
+        Column::Text,
+        Column::Int,
+        Column::Time,
+        Column::Time,
+    ],
+    open: "status = 'open'",
+    resolved: "status = 'resolved'",
+    decode,
+    message: "Sync conflicts",
+};
 
 fn decode(row: Vec<Value>) -> StoreResult<SyncConflict> {
-    let corrupt = || StoreError::Corrupt("a sync_conflicts row".into());
-    let int = |v: &Value| match v {
-        Value::Int(v) => Ok(*v),
-        _ => Err(corrupt()),
-    };
-    let text = |v: &Value| match v {
-        Value::Text(v) => Ok(v.clone()),
-        _ => Err(corrupt()),
-    };
-    let time = |v: &Value| match v {
-        Value::Time(v) => Ok(*v),
-        _ => Err(corrupt()),
-    };
-    let operation = text(&row[6])?
+    const WHAT: &str = "a sync_conflicts row";
+    let operation = row[6]
+        .text()?
         .map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t)))
         .unwrap_or(serde_json::Value::Null);
     Ok(SyncConflict {
-        id: int(&row[0])?.ok_or_else(corrupt)?,
-        device_id: text(&row[1])?,
-        entity: text(&row[2])?.ok_or_else(corrupt)?,
-        entity_id: int(&row[3])?,
-        idempotency_key: text(&row[4])?,
-        reason: text(&row[5])?.ok_or_else(corrupt)?,
+        id: required(row[0].int()?, WHAT)?,
+        device_id: row[1].text()?,
+        entity: required(row[2].text()?, WHAT)?,
+        entity_id: row[3].int()?,
+        idempotency_key: row[4].text()?,
+        reason: required(row[5].text()?, WHAT)?,
         operation,
-        status: text(&row[7])?.ok_or_else(corrupt)?,
-        resolution: text(&row[8])?,
-        resolved_by: int(&row[9])?,
-        resolved_at: time(&row[10])?,
-        created_at: time(&row[11])?.ok_or_else(corrupt)?,
+        status: required(row[7].text()?, WHAT)?,
+        resolution: row[8].text()?,
+        resolved_by: row[9].int()?,
+        resolved_at: row[10].time()?,
+        created_at: required(row[11].time()?, WHAT)?,
     })
-}
-
-/// PostgreSQL reads `jsonb` as text only when asked to.
-fn select(filter: &str) -> String {
-    format!(
-        "SELECT {} FROM sync_conflicts WHERE business_id = $1{filter}",
-        COLUMNS.replace("operation,", "CAST(operation AS TEXT),")
-    )
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// `open` (default), `resolved` or `all`.
-    pub status: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/conflicts", tag = "sync", params(ListQuery),
@@ -95,54 +74,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<SyncConflict>>> {
     user.require(Role::Manager, "see sync conflicts")?;
-    let filter = match query.status.as_deref().unwrap_or("open") {
-        "open" => " AND status = 'open'",
-        "resolved" => " AND status = 'resolved'",
-        "all" => "",
-        _ => {
-            return Err(ApiError::invalid_field(
-                "status",
-                "must be open, resolved or all",
-            ))
-        }
-    };
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    };
     let mut tx = state.store.begin_write().await?;
-    let total = tx
-        .fetch_all(
-            &format!("SELECT COUNT(*) FROM sync_conflicts WHERE business_id = $1{filter}"),
-            &[Value::Int(Some(user.business_id))],
-            &[Column::Int],
-        )
-        .await?;
-    let total = match total.first().and_then(|r| r.first()) {
-        Some(Value::Int(Some(n))) => u64::try_from(*n).unwrap_or(0),
-        _ => 0,
-    };
-    let rows = tx
-        .fetch_all(
-            &format!("{} ORDER BY id LIMIT $2 OFFSET $3", select(filter)),
-            &[
-                Value::Int(Some(user.business_id)),
-                Value::Int(Some(i64::from(page.per_page()))),
-                Value::Int(Some(i64::try_from(page.offset()).unwrap_or(i64::MAX))),
-            ],
-            &READ,
-        )
+    let page = CONFLICTS
+        .list(tx.as_mut(), user.business_id, &query)
         .await?;
     tx.commit().await?;
-    let data = rows
-        .into_iter()
-        .map(decode)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Json(Paged {
-        message: "Sync conflicts".into(),
-        data,
-        pagination: Pagination::new(&page, total),
-    }))
+    Ok(Json(page))
 }
 
 /// Puts back the stock of a return that was kept as a conflict, and marks it applied.
@@ -195,18 +132,9 @@ pub async fn resolve(
 ) -> ApiResult<Json<DataResponse<SyncConflict>>> {
     user.require(Role::Manager, "resolve sync conflicts")?;
     let mut tx = state.store.begin_write().await?;
-    let business = Value::Int(Some(user.business_id));
-    let current = tx
-        .fetch_all(
-            &format!("{} AND id = $2 FOR UPDATE", select("")),
-            &[business.clone(), Value::Int(Some(id))],
-            &READ,
-        )
+    let current = CONFLICTS
+        .fetch_for_update(tx.as_mut(), user.business_id, id)
         .await?
-        .into_iter()
-        .next()
-        .map(decode)
-        .transpose()?
         .ok_or_else(|| ApiError::not_found("Sync conflict"))?;
     if current.status != "open" {
         return Err(ApiError::new(
@@ -229,7 +157,7 @@ pub async fn resolve(
         "UPDATE sync_conflicts SET status = 'resolved', resolution = $3, resolved_by = $4, resolved_at = $5 \
          WHERE business_id = $1 AND id = $2",
         &[
-            business.clone(),
+            Value::Int(Some(user.business_id)),
             Value::Int(Some(id)),
             Value::Text(Some(resolution.into())),
             Value::Int(Some(user.user_id)),
@@ -237,17 +165,9 @@ pub async fn resolve(
         ],
     )
     .await?;
-    let resolved = tx
-        .fetch_all(
-            &format!("{} AND id = $2", select("")),
-            &[business, Value::Int(Some(id))],
-            &READ,
-        )
+    let resolved = CONFLICTS
+        .fetch_for_update(tx.as_mut(), user.business_id, id)
         .await?
-        .into_iter()
-        .next()
-        .map(decode)
-        .transpose()?
         .ok_or_else(|| ApiError::internal("a resolved conflict vanished"))?;
     tx.commit().await?;
     Ok(Json(DataResponse::new("Sync conflict resolved", resolved)))

@@ -6,89 +6,74 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use pos_protocol::auth::Role;
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
-use pos_protocol::page::{PageQuery, Paged, Pagination};
+use pos_protocol::page::Paged;
 use pos_protocol::stock_discrepancy::{Resolution, ResolveDiscrepancyRequest, StockDiscrepancy};
 use pos_protocol::DataResponse;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::store::{Column, StoreError, StoreResult, TxExec, Value};
+use crate::review_queue::{ListQuery, Queue};
+use crate::store::row::required;
+use crate::store::{Column, StoreError, StoreResult, Value};
 use crate::AppState;
 
-const COLUMNS: &str =
-    "id, business_id, product_id, stock_id, sale_id, device_id, expected, available, \
-     discrepancy, resolution, resolved_by, resolved_at, note, created_at";
-const READ: [Column; 14] = [
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::Text,
-    Column::Decimal,
-    Column::Decimal,
-    Column::Decimal,
-    Column::Text,
-    Column::Int,
-    Column::Time,
-    Column::Text,
-    Column::Time,
-];
+const DISCREPANCIES: Queue<StockDiscrepancy> = Queue {
+    table: "stock_discrepancy_logs",
+    select: "id, business_id, product_id, stock_id, sale_id, device_id, expected, available, \
+             discrepancy, resolution, resolved_by, resolved_at, note, created_at",
+    columns: &[
+        Column::Int,
+        Column::Int,
+        Column::Int,
+        Column::Int,
+        Column::Int,
+        Column::Text,
+        Column::Decimal,
+        Column::Decimal,
+        Column::Decimal,
+        Column::Text,
+        Column::Int,
+        Column::Time,
+        Column::Text,
+        Column::Time,
+    ],
+    open: "resolution IS NULL",
+    resolved: "resolution IS NOT NULL",
+    decode,
+    message: "Stock discrepancies",
+};
 
 fn decode(row: Vec<Value>) -> StoreResult<StockDiscrepancy> {
-    let corrupt = || StoreError::Corrupt("a stock discrepancy row".into());
-    let int = |v: &Value| match v {
-        Value::Int(v) => Ok(*v),
-        _ => Err(corrupt()),
-    };
-    let text = |v: &Value| match v {
-        Value::Text(v) => Ok(v.clone()),
-        _ => Err(corrupt()),
-    };
-    let dec = |v: &Value| match v {
-        Value::Decimal(Some(v)) => Ok(*v),
-        _ => Err(corrupt()),
-    };
-    let time = |v: &Value| match v {
-        Value::Time(v) => Ok(*v),
-        _ => Err(corrupt()),
-    };
-    let resolution = match text(&row[9])?.as_deref() {
+    const WHAT: &str = "a stock discrepancy row";
+    let resolution = match row[9].text()?.as_deref() {
         None => None,
         Some("auto_adjusted") => Some(Resolution::AutoAdjusted),
         Some("manual") => Some(Resolution::Manual),
         Some("backorder") => Some(Resolution::Backorder),
-        Some(_) => return Err(corrupt()),
+        Some(other) => {
+            return Err(StoreError::Corrupt(format!(
+                "{WHAT} with the resolution {other:?}"
+            )))
+        }
     };
     Ok(StockDiscrepancy {
-        id: int(&row[0])?.ok_or_else(corrupt)?,
-        business_id: int(&row[1])?.ok_or_else(corrupt)?,
-        product_id: int(&row[2])?.ok_or_else(corrupt)?,
-        stock_id: int(&row[3])?,
-        sale_id: int(&row[4])?,
-        device_id: text(&row[5])?,
-        expected: dec(&row[6])?,
-        available: dec(&row[7])?,
-        discrepancy: dec(&row[8])?,
+        id: required(row[0].int()?, WHAT)?,
+        business_id: required(row[1].int()?, WHAT)?,
+        product_id: required(row[2].int()?, WHAT)?,
+        stock_id: row[3].int()?,
+        sale_id: row[4].int()?,
+        device_id: row[5].text()?,
+        expected: required(row[6].decimal()?, WHAT)?,
+        available: required(row[7].decimal()?, WHAT)?,
+        discrepancy: required(row[8].decimal()?, WHAT)?,
         resolution,
-        resolved_by: int(&row[10])?,
-        resolved_at: time(&row[11])?,
-        note: text(&row[12])?,
-        created_at: time(&row[13])?.ok_or_else(corrupt)?,
+        resolved_by: row[10].int()?,
+        resolved_at: row[11].time()?,
+        note: row[12].text()?,
+        created_at: required(row[13].time()?, WHAT)?,
     })
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// `open` (default), `resolved` or `all`.
-    pub status: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/stock-discrepancies", tag = "stock", params(ListQuery),
@@ -101,74 +86,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<StockDiscrepancy>>> {
     user.require(Role::Manager, "see stock discrepancies")?;
-    let filter = match query.status.as_deref().unwrap_or("open") {
-        "open" => " AND resolution IS NULL",
-        "resolved" => " AND resolution IS NOT NULL",
-        "all" => "",
-        _ => {
-            return Err(ApiError::invalid_field(
-                "status",
-                "must be open, resolved or all",
-            ))
-        }
-    };
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    };
     let mut tx = state.store.begin_write().await?;
-    let total = tx
-        .fetch_all(
-            &format!("SELECT COUNT(*) FROM stock_discrepancy_logs WHERE business_id = $1{filter}"),
-            &[Value::Int(Some(user.business_id))],
-            &[Column::Int],
-        )
-        .await?;
-    let total = match total.first().and_then(|r| r.first()) {
-        Some(Value::Int(Some(n))) => u64::try_from(*n).unwrap_or(0),
-        _ => 0,
-    };
-    let rows = tx
-        .fetch_all(
-            &format!(
-                "SELECT {COLUMNS} FROM stock_discrepancy_logs WHERE business_id = $1{filter} \
-                 ORDER BY id LIMIT $2 OFFSET $3"
-            ),
-            &[
-                Value::Int(Some(user.business_id)),
-                Value::Int(Some(i64::from(page.per_page()))),
-                Value::Int(Some(i64::try_from(page.offset()).unwrap_or(i64::MAX))),
-            ],
-            &READ,
-        )
+    let page = DISCREPANCIES
+        .list(tx.as_mut(), user.business_id, &query)
         .await?;
     tx.commit().await?;
-    let data = rows
-        .into_iter()
-        .map(decode)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Json(Paged {
-        message: "Stock discrepancies".into(),
-        data,
-        pagination: Pagination::new(&page, total),
-    }))
-}
-
-async fn fetch_one(
-    tx: &mut Box<dyn TxExec>,
-    business_id: i64,
-    id: i64,
-) -> StoreResult<Option<StockDiscrepancy>> {
-    let row = tx
-        .fetch_all(
-            &format!("SELECT {COLUMNS} FROM stock_discrepancy_logs WHERE business_id = $1 AND id = $2 FOR UPDATE"),
-            &[Value::Int(Some(business_id)), Value::Int(Some(id))],
-            &READ,
-        )
-        .await?
-        .into_iter()
-        .next();
-    row.map(decode).transpose()
+    Ok(Json(page))
 }
 
 #[utoipa::path(post, path = "/api/v1/stock-discrepancies/{id}/resolve", tag = "stock",
@@ -215,7 +138,8 @@ pub async fn resolve(
     };
     let now: DateTime<Utc> = pos_protocol::time::now();
     let mut tx = state.store.begin_write().await?;
-    let current = fetch_one(&mut tx, user.business_id, id)
+    let current = DISCREPANCIES
+        .fetch_for_update(tx.as_mut(), user.business_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Stock discrepancy"))?;
     if current.resolution.is_some() {
@@ -250,7 +174,8 @@ pub async fn resolve(
         )
         .await?;
     }
-    let resolved = fetch_one(&mut tx, user.business_id, id)
+    let resolved = DISCREPANCIES
+        .fetch_for_update(tx.as_mut(), user.business_id, id)
         .await?
         .ok_or_else(|| ApiError::internal("a resolved discrepancy vanished"))?;
     tx.commit().await?;

@@ -23,6 +23,7 @@ pub mod extract;
 pub mod maintenance;
 pub mod middleware;
 pub mod resources;
+pub mod review_queue;
 pub mod seed;
 pub mod settings;
 pub mod shifts;

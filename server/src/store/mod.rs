@@ -3,6 +3,7 @@
 //! is written once.
 
 mod postgres;
+pub mod row;
 mod sql;
 mod sqlite;
 pub mod tx;
