@@ -74,7 +74,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<SyncConflict>>> {
     user.require(Role::Manager, "see sync conflicts")?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let page = CONFLICTS
         .list(tx.as_mut(), user.business_id, &query)
         .await?;

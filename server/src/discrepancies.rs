@@ -86,7 +86,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<StockDiscrepancy>>> {
     user.require(Role::Manager, "see stock discrepancies")?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let page = DISCREPANCIES
         .list(tx.as_mut(), user.business_id, &query)
         .await?;

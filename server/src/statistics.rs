@@ -163,7 +163,7 @@ pub async fn summary(
 ) -> ApiResult<Json<DataResponse<Summary>>> {
     user.require(Role::Manager, "see the business's figures")?;
     let since = start_of(Utc::now().date_naive());
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let today = books(tx.as_mut(), user.business_id, Some(since)).await?;
     tx.commit().await?;
     Ok(Json(DataResponse::new("Summary", summarise_today(&today))))
@@ -187,7 +187,7 @@ pub async fn dashboard(
     user.require(Role::Manager, "see the business's figures")?;
     let business = Value::Int(Some(user.business_id));
     let today = Utc::now().date_naive();
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let all = books(tx.as_mut(), user.business_id, None).await?;
     let live_count = |table: &str| {
         format!("SELECT COUNT(*) FROM {table} WHERE business_id = $1 AND deleted_at IS NULL")
@@ -305,7 +305,7 @@ pub async fn invoices(
             ));
         }
     }
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let rows = tx
         .fetch_all(
             "SELECT id, invoice_number, total_amount, paid_amount, due_amount, sale_date, party_id \

@@ -287,6 +287,10 @@ pub trait Store: Send + Sync {
     /// Starts a write transaction (see `tx::SyncTx` for what it can do).
     async fn begin_write(&self) -> StoreResult<Box<dyn TxExec>>;
 
+    /// Starts a read-only transaction: one consistent view (a count and its page agree) that
+    /// never waits for, nor holds up, the writers (SQLite's write lock is not taken).
+    async fn begin_read(&self) -> StoreResult<Box<dyn TxExec>>;
+
     // Sync.
     /// Registers the device or refreshes its name, os and version (keeping `registered_at`).
     async fn register_device(&self, new: &NewDevice<'_>) -> StoreResult<DeviceRegistration>;

@@ -529,6 +529,15 @@ impl Store for PgStore {
         }))
     }
 
+    async fn begin_read(&self) -> StoreResult<Box<dyn TxExec>> {
+        Ok(Box::new(PgTx {
+            tx: self
+                .pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?,
+        }))
+    }
+
     async fn snapshot_cursor(&self) -> StoreResult<Cursor> {
         let xmin: i64 =
             sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")

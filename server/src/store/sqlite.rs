@@ -611,6 +611,13 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn begin_read(&self) -> StoreResult<Box<dyn TxExec>> {
+        // A deferred transaction reads one WAL snapshot and takes no write lock.
+        Ok(Box::new(SqliteTx {
+            tx: self.pool.begin_with("BEGIN DEFERRED").await?,
+        }))
+    }
+
     async fn snapshot_cursor(&self) -> StoreResult<Cursor> {
         let seq: i64 = sqlx::query_scalar("SELECT seq FROM change_counter WHERE id = 1")
             .fetch_one(&self.pool)
