@@ -864,6 +864,7 @@ impl Dataset {
             business_id: self.config.business_id,
             warehouse_id: Some(1),
             product_id: i64::from(index) + 1,
+            variant_id: None,
             batch_no: None,
             product_stock: quantity,
             product_purchase_price: cents(shape.purchase_cents),

@@ -215,6 +215,9 @@ pub struct Stock {
     pub business_id: i64,
     pub warehouse_id: Option<i64>,
     pub product_id: i64,
+    /// The product variant this stock is of, when it is of one.
+    #[serde(default)]
+    pub variant_id: Option<i64>,
     pub batch_no: Option<String>,
     #[serde(rename = "productStock", with = "exact")]
     #[schema(value_type = f64)]

@@ -175,7 +175,7 @@ pub struct Batch {
     pub days_until_expiry: Option<i64>,
     pub warehouse: Option<NamedRef>,
     pub product: BatchProduct,
-    /// Stock rows carry no variant yet: always null.
+    /// The product variant the stock is of (`name` is its SKU), if any.
     pub variant: Option<NamedRef>,
 }
 
@@ -240,7 +240,7 @@ pub struct SelectBatchesRequest {
     pub quantity: Decimal,
     #[serde(default)]
     pub warehouse_id: Option<i64>,
-    /// Accepted for the original client; stock rows carry no variant yet.
+    /// Only this variant's batches.
     #[serde(default)]
     pub variant_id: Option<i64>,
 }
@@ -363,4 +363,48 @@ pub struct Dashboard {
     /// The last 7 days, oldest first.
     pub sales: Vec<DailyAmount>,
     pub purchases: Vec<DailyAmount>,
+}
+
+/// One variant's stock in `GET /products/{id}/variants/stock-summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VariantStock {
+    pub id: i64,
+    pub sku: String,
+    pub barcode: Option<String>,
+    #[serde(with = "exact_opt", default)]
+    #[schema(value_type = Option<f64>)]
+    pub price: Option<Decimal>,
+    pub is_active: bool,
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub stock: Decimal,
+    /// The stock at its purchase prices.
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub stock_value: Decimal,
+}
+
+/// `GET /products/{id}/variants/stock-summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VariantStockSummary {
+    pub product_id: i64,
+    pub product_name: String,
+    pub total_variants: usize,
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub total_stock: Decimal,
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub total_stock_value: Decimal,
+    pub variants: Vec<VariantStock>,
+}
+
+/// `PUT /variants/{id}/stock`: the stock row counted and the variant's stock in all rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VariantStockUpdate {
+    pub variant_id: i64,
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub total_stock: Decimal,
+    pub stock_record: crate::entities::Stock,
 }

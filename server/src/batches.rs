@@ -27,11 +27,12 @@ const MAX_DAYS: i64 = 3650;
 
 const SELECT: &str = "SELECT s.id, s.business_id, s.batch_no, s.product_stock, \
      s.product_purchase_price, s.product_sale_price, s.mfg_date, s.expire_date, s.warehouse_id, \
-     w.name, p.id, p.product_name, p.product_code \
+     w.name, p.id, p.product_name, p.product_code, v.id, v.sku \
      FROM stocks s JOIN products p ON p.id = s.product_id \
      LEFT JOIN warehouses w ON w.id = s.warehouse_id \
+     LEFT JOIN product_variants v ON v.id = s.variant_id \
      WHERE s.business_id = $1 AND s.deleted_at IS NULL";
-const READ: [Column; 13] = [
+const READ: [Column; 15] = [
     Column::Int,
     Column::Int,
     Column::Text,
@@ -44,6 +45,8 @@ const READ: [Column; 13] = [
     Column::Text,
     Column::Int,
     Column::Text,
+    Column::Text,
+    Column::Int,
     Column::Text,
 ];
 
@@ -94,7 +97,10 @@ fn decode(row: Vec<Value>, today: NaiveDate, soon_days: i64) -> StoreResult<Batc
             name: text(11)?.ok_or_else(corrupt)?,
             sku: text(12)?,
         },
-        variant: None,
+        variant: match (int(13)?, text(14)?) {
+            (Some(id), Some(name)) => Some(NamedRef { id, name }),
+            _ => None,
+        },
     })
 }
 
@@ -165,6 +171,37 @@ pub async fn of_product(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<BatchesResponse>> {
     let batches = product_batches(&state, &user, id, DEFAULT_SOON_DAYS).await?;
+    Ok(Json(BatchesResponse {
+        success: true,
+        batches,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/variants/{id}/batches", tag = "batches",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "The variant's batches, first expiry first", body = BatchesResponse),
+              (status = 404, description = "No such variant in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn of_variant(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<BatchesResponse>> {
+    let live = state
+        .store
+        .live_ids("product_variants", user.business_id, &[id])
+        .await?;
+    if live.is_empty() {
+        return Err(ApiError::not_found("Variant"));
+    }
+    let batches = load(
+        &state,
+        user.business_id,
+        " AND s.variant_id = $2",
+        vec![Value::Int(Some(id))],
+        DEFAULT_SOON_DAYS,
+    )
+    .await?;
     Ok(Json(BatchesResponse {
         success: true,
         batches,
@@ -428,6 +465,9 @@ pub async fn select_batches(
     let mut batches = product_batches(&state, &user, id, DEFAULT_SOON_DAYS).await?;
     if let Some(warehouse) = request.warehouse_id {
         batches.retain(|b| b.warehouse.as_ref().is_some_and(|w| w.id == warehouse));
+    }
+    if let Some(variant) = request.variant_id {
+        batches.retain(|b| b.variant.as_ref().is_some_and(|v| v.id == variant));
     }
     Ok(Json(select(batches, request.quantity)))
 }

@@ -680,3 +680,157 @@ pub async fn business_categories(_user: AuthUser) -> Json<DataResponse<Vec<Busin
     let all = (1..=CATEGORIES.len() as i64).filter_map(category).collect();
     Json(DataResponse::new("Business categories", all))
 }
+
+#[utoipa::path(get, path = "/api/v1/currencies/{id}", tag = "business", params(("id" = i64, Path)),
+    responses((status = 200, description = "The currency", body = DataResponse<CurrencyEntry>),
+              (status = 404, description = "No currency has this id", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn currency(
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<DataResponse<CurrencyEntry>>> {
+    currency_entries()
+        .find(|c| c.id == id)
+        .map(|c| Json(DataResponse::new("Currency", c)))
+        .ok_or_else(|| ApiError::not_found("Currency"))
+}
+
+/// The fields of `POST /business`, the setup form a new owner fills in.
+static SETUP_FIELDS: ResourceSpec = ResourceSpec {
+    table: "businesses",
+    entity_type: "business",
+    label: "Business",
+    fields: &[
+        Field::text("companyName", "company_name", 250).required(),
+        Field::integer("business_category_id", "business_category_id").required(),
+        Field::text("address", "address", 250).optional(),
+        Field::text("phoneNumber", "phone_number", 64).optional(),
+        Field::decimal("shopOpeningBalance", "shop_opening_balance", MONEY).optional(),
+    ],
+    write_role: Role::Owner,
+    initial_copies: &[],
+    with_stock_total: false,
+};
+
+/// The owner's setup of the business every account already belongs to: its name, kind of
+/// shop, address, phone and opening cash. Sent again, it sets them again.
+#[utoipa::path(post, path = "/api/v1/business", tag = "business", request_body = Object,
+    responses((status = 200, description = "Set up", body = DataResponse<Business>),
+              (status = 403, description = "Owners only", body = ApiErrorBody),
+              (status = 422, description = "A field is wrong", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn store(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<JsonValue>,
+) -> ApiResult<Json<DataResponse<Business>>> {
+    user.require(Role::Owner, "set up the business")?;
+    let body = as_object(body)?;
+    let mut values = parse_fields(&SETUP_FIELDS, &body, true)?;
+    // A form left empty means no opening cash.
+    for (field, value) in values.iter_mut() {
+        if field.column == "shop_opening_balance" && *value == Value::Decimal(None) {
+            *value = Value::Decimal(Some(Decimal::ZERO));
+        }
+    }
+    check_ranges(&values)?;
+    let (business, _) = apply(&state, &user, &headers, "business", values, None).await?;
+    Ok(Json(DataResponse::new("Business set up", business)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DeleteBusiness {
+    /// The owner's password, asked again.
+    pub password: String,
+}
+
+/// Closes the caller's business for good: the owner confirms with their password; the business
+/// is soft-deleted (its records stay for the books), every account of it is deactivated and
+/// signed out, so no one signs in to it again. No other business is touched.
+#[utoipa::path(post, path = "/api/v1/business-delete", tag = "business", request_body = DeleteBusiness,
+    responses((status = 200, description = "Closed", body = crate::auth::MessageResponse),
+              (status = 403, description = "Owners only", body = ApiErrorBody),
+              (status = 422, description = "The password is wrong", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_business(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<DeleteBusiness>,
+) -> ApiResult<Json<crate::auth::MessageResponse>> {
+    user.require(Role::Owner, "delete the business")?;
+    let mut tx = SyncTx::new(state.store.begin_write().await?);
+    let (current, _) = read_business(tx.exec(), user.business_id).await?;
+    let stored = tx
+        .exec()
+        .fetch_all(
+            "SELECT password_hash FROM users WHERE id = $1 AND business_id = $2",
+            &[
+                Value::Int(Some(user.user_id)),
+                Value::Int(Some(user.business_id)),
+            ],
+            &[Column::Text],
+        )
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|row| match row.into_iter().next() {
+            Some(Value::Text(Some(hash))) => Some(hash),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::internal("the signed-in owner has no password"))?;
+    let password = request.password;
+    let matches =
+        tokio::task::spawn_blocking(move || crate::auth::password_matches(&password, &stored))
+            .await
+            .map_err(ApiError::internal)?;
+    if !matches {
+        return Err(ApiError::invalid_field("password", "is wrong"));
+    }
+    let now = pos_protocol::time::now();
+    let business = Value::Int(Some(user.business_id));
+    tx.exec()
+        .execute(
+            "UPDATE businesses SET deleted_at = $2, updated_at = $2, version = version + 1 \
+             WHERE id = $1 AND deleted_at IS NULL",
+            &[business.clone(), Value::Time(Some(now))],
+        )
+        .await?;
+    tx.exec()
+        .execute(
+            "UPDATE users SET is_active = $3, updated_at = $2, version = version + 1 \
+             WHERE business_id = $1 AND is_active = $4",
+            &[
+                business.clone(),
+                Value::Time(Some(now)),
+                Value::Bool(Some(false)),
+                Value::Bool(Some(true)),
+            ],
+        )
+        .await?;
+    tx.exec()
+        .execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE revoked_at IS NULL \
+             AND user_id IN (SELECT id FROM users WHERE business_id = $1)",
+            &[business, Value::Time(Some(now))],
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        &user,
+        &headers,
+        Change {
+            entity: "business",
+            action: "delete",
+            entity_id: user.business_id,
+            after: &serde_json::json!({"deleted_at": pos_protocol::time::format(&now)}),
+            before: Some(&serde_json::to_value(&current).map_err(ApiError::internal)?),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(crate::auth::MessageResponse {
+        message: "Business deleted".into(),
+    }))
+}

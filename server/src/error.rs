@@ -55,6 +55,14 @@ impl ApiError {
         }
     }
 
+    /// The problems per field of a 422 (its message under `body` when it names no field), so
+    /// a caller checking a list can file them under each item's position.
+    pub fn field_errors(self) -> FieldErrors {
+        let body = *self.body;
+        body.errors
+            .unwrap_or_else(|| FieldErrors::from([("body".to_string(), vec![body.message])]))
+    }
+
     pub fn version_conflict(conflict: VersionConflict) -> Self {
         Self {
             body: Box::new(ApiErrorBody::version_conflict(conflict)),

@@ -43,13 +43,45 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         // A syntax error spoils the whole body; a data error belongs to the field at `path`.
-        let field = if err.inner().is_syntax() || err.inner().is_eof() || path == "." {
+        let message = err.inner().to_string();
+        let field = if err.inner().is_syntax() || err.inner().is_eof() {
             "body".to_string()
         } else {
-            path
+            field_at(&path, &message)
         };
-        ApiError::invalid_field(field, err.inner().to_string())
+        ApiError::invalid_field(field, message)
     })
+}
+
+/// The field a data error belongs to: the one at `path`, or the one serde says is missing
+/// there (it names a missing field only in its message).
+fn field_at(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .filter(|name| !name.is_empty());
+    match (path, missing) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => "body".to_string(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_string(),
+    }
+}
+
+/// The parameter a query string rejection names (`... query string: per_page: invalid
+/// digit`), else `query`.
+fn query_field(text: &str) -> String {
+    text.strip_prefix("Failed to deserialize query string: ")
+        .and_then(|rest| rest.split_once(": "))
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+        })
+        .unwrap_or("query")
+        .to_string()
 }
 
 /// Where a JSON body holds a string with a NUL character, which PostgreSQL cannot store as
@@ -113,7 +145,8 @@ where
             .await
             .map(|Query(value)| ApiQuery(value))
             .map_err(|rejection: QueryRejection| {
-                ApiError::invalid_field("query", rejection.body_text())
+                let text = rejection.body_text();
+                ApiError::invalid_field(query_field(&text), text)
             })
     }
 }
@@ -142,14 +175,37 @@ where
 /// role is checked before its shape), naming the field that is wrong.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        ApiError::invalid_field(field, err.inner().to_string())
+        let message = err.inner().to_string();
+        ApiError::invalid_field(field_at(&err.path().to_string(), &message), message)
     })
+}
+
+#[cfg(test)]
+mod field_tests {
+    #[test]
+    fn a_missing_field_is_named() {
+        assert_eq!(
+            super::field_at(".", "missing field `new_sku` at line 1"),
+            "new_sku"
+        );
+        assert_eq!(
+            super::field_at("products[1]", "missing field `quantities`"),
+            "products[1].quantities"
+        );
+        assert_eq!(super::field_at("price", "invalid type: string"), "price");
+        assert_eq!(super::field_at(".", "invalid type: string"), "body");
+    }
+
+    #[test]
+    fn a_wrong_query_parameter_is_named() {
+        assert_eq!(
+            super::query_field(
+                "Failed to deserialize query string: per_page: invalid digit found in string"
+            ),
+            "per_page"
+        );
+        assert_eq!(super::query_field("something else"), "query");
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod store;
 pub mod sync;
 pub mod trade;
 pub mod users;
+pub mod variants;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -133,7 +134,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             users::profile_post,
             users::profile_put
         ))
-        .routes(routes!(business::show))
+        .routes(routes!(business::show, business::store))
+        .routes(routes!(business::delete_business))
         .routes(routes!(business::update))
         .routes(routes!(
             business::settings,
@@ -144,8 +146,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(business::invoice_settings_update))
         .routes(routes!(business::new_invoice))
         .routes(routes!(business::currencies))
+        .routes(routes!(business::currency))
         .routes(routes!(business::business_categories))
         .routes(routes!(batches::of_product))
+        .routes(routes!(batches::of_variant))
         .routes(routes!(batches::select_batches))
         .routes(routes!(batches::expiring))
         .routes(routes!(batches::expired))
@@ -155,6 +159,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(statistics::dashboard))
         .routes(routes!(statistics::invoices))
         .merge(trade::router())
+        .merge(variants::router())
 }
 
 /// The OpenAPI document of every route.

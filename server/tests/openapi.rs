@@ -27,6 +27,8 @@ const BODYLESS_WRITES: &[(&str, &str)] = &[
     ("post", "/api/v1/refresh-token"),
     // Flips the variant's `active` flag; nothing to send.
     ("patch", "/api/v1/variants/{id}/toggle-active"),
+    // Undoes a soft delete; the path says which.
+    ("post", "/api/v1/parties/{id}/restore"),
 ];
 
 fn has_schema(content: &Value) -> bool {
@@ -186,4 +188,65 @@ fn a_renamed_field_is_caught() {
     properties(&schemas["Product"], schemas, &mut fields);
     assert!(fields.contains("productSalePrice"));
     assert!(!fields.contains("product_sale_price"));
+}
+
+/// A path with each parameter's name left out: `/v1/brands/{brand}` and `/v1/brands/{id}`
+/// are one route.
+fn route_shape(path: &str) -> String {
+    let mut shape = String::new();
+    let mut in_parameter = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                shape.push_str("{}");
+            }
+            '}' => in_parameter = false,
+            _ if in_parameter => {}
+            _ => shape.push(c),
+        }
+    }
+    shape
+}
+
+fn routes_of(document: &Value, prefix: &str) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                routes.insert((
+                    method.to_uppercase(),
+                    route_shape(&format!("{prefix}{path}")),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+/// Every path and method of the reference document is one of our routes (its `/v1/x` is
+/// our `/api/v1/x`).
+#[test]
+fn every_reference_route_is_served() {
+    let ours = routes_of(&ours(), "");
+    let theirs = routes_of(&reference(), "/api");
+    assert!(theirs.len() > 100, "the reference's routes are read");
+    let missing: Vec<String> = theirs
+        .difference(&ours)
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} reference routes are not served:\n{}",
+        missing.len(),
+        theirs.len(),
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn route_shapes_ignore_parameter_names() {
+    assert_eq!(route_shape("/v1/brands/{brand}"), "/v1/brands/{}");
+    assert_eq!(route_shape("/v1/brands/{id}"), "/v1/brands/{}");
+    assert_ne!(route_shape("/v1/brands/{id}"), route_shape("/v1/brands"));
 }

@@ -188,7 +188,12 @@ async fn a_full_day_adds_up(backend: Backend) {
     let totals = &summary["data"]["totals"];
     assert_eq!(totals["count"], 2, "{summary}");
     assert_eq!(totals["totalAmount"].to_string(), "3.73");
-    assert_eq!(totals["vat_amount"].to_string(), "0.23");
+    assert_eq!(
+        totals["vat_amount"].to_string(),
+        "0.15",
+        "0.23 less the returned third of it, 0.08"
+    );
+    assert_eq!(totals["returns_vat_amount"].to_string(), "0.08");
     assert_eq!(totals["paidAmount"].to_string(), "1.73");
     assert_eq!(
         totals["dueAmount"].to_string(),
@@ -197,12 +202,27 @@ async fn a_full_day_adds_up(backend: Backend) {
     );
     assert_eq!(
         totals["profit"].to_string(),
-        "1.4",
-        "0.60 online + 0.80 offline (purchase 0.30)"
+        "1.2",
+        "0.60 online + 0.80 offline (purchase 0.30), less the 0.20 of the one returned"
     );
+    assert_eq!(totals["returns_profit"].to_string(), "0.2");
     assert_eq!(totals["returns_count"], 1);
     assert_eq!(totals["returns_amount"].to_string(), "0.58");
     assert_eq!(totals["net_amount"].to_string(), "3.15");
+    // The sales report's totals take the returns of its sales off as well.
+    let (status, report) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/reports/sales?date_from={day}&date_to={day}"),
+        &manager,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["totals"]["count"], 2, "{report}");
+    assert_eq!(report["totals"]["profit"].to_string(), "1.2");
+    assert_eq!(report["totals"]["vat_amount"].to_string(), "0.15");
+    assert_eq!(report["totals"]["returns_count"], 1);
     let by_type = summary["data"]["by_payment_type"].as_array().unwrap();
     assert_eq!(by_type.len(), 2);
     assert_eq!(by_type[0]["payment_type_id"], 1);

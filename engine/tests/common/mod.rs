@@ -139,6 +139,7 @@ pub fn stock(id: i64, product_id: i64, quantity: &str, price: &str) -> Stock {
         business_id: 1,
         warehouse_id: Some(1),
         product_id,
+        variant_id: None,
         batch_no: None,
         product_stock: d(quantity),
         product_purchase_price: d("1"),

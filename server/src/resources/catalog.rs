@@ -291,8 +291,37 @@ pub async fn toggle_variant(
     crate::resources::toggle(&state, &user, &spec::VARIANTS, id, "is_active").await
 }
 
+/// The original client's paged category list: the same pages as `GET /categories`.
+#[utoipa::path(get, path = "/api/v1/categories/paginated", tag = "categories", params(PageQuery),
+    responses((status = 200, description = "One page of live categories", body = Paged<Category>)),
+    security(("bearer" = [])))]
+pub async fn categories_paginated(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Paged<Category>>> {
+    crate::resources::list(&state, &user, &spec::CATEGORIES, page).await
+}
+
+/// Brings a deleted party back, with the due it had; a live party is answered as it is.
+#[utoipa::path(post, path = "/api/v1/parties/{id}/restore", tag = "parties",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "Restored", body = DataResponse<Party>),
+              (status = 404, description = "Not in this business", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn restore_party(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+) -> ApiResult<Json<DataResponse<Party>>> {
+    crate::resources::restore(&state, &user, &spec::PARTIES, id, &headers).await
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(categories_paginated))
+        .routes(routes!(restore_party))
         .merge(variants::router())
         .routes(routes!(product_variants, create_product_variant))
         .routes(routes!(variant_by_barcode))

@@ -24,8 +24,10 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as JsonValue};
 
+use crate::audit::{self, Change};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::store::tx::SyncTx;
 use crate::store::{stock_totals, Record, Store, Value};
 use crate::AppState;
 use spec::{Field, FieldKind, ResourceSpec};
@@ -354,6 +356,59 @@ pub async fn delete<E: DeserializeOwned>(
         }
         None => Err(explain_miss(state, user, spec, id, expected).await),
     }
+}
+
+/// Undoes a soft delete: the row is live again at a new version, so sync hands it back to
+/// terminals as an update. A live row is answered as it is; the restore is audited.
+pub async fn restore<E: DeserializeOwned>(
+    state: &AppState,
+    user: &AuthUser,
+    spec: &'static ResourceSpec,
+    id: i64,
+    headers: &HeaderMap,
+) -> ApiResult<Json<DataResponse<E>>> {
+    user.require(spec.write_role, &format!("restore a {}", spec.entity_type))?;
+    let mut tx = SyncTx::new(state.store.begin_write().await?);
+    // The table name comes from the static spec, never from the client.
+    let restored = tx
+        .exec()
+        .execute(
+            &format!(
+                "UPDATE {} SET deleted_at = NULL, updated_at = $3, version = version + 1 \
+                 WHERE business_id = $1 AND id = $2 AND deleted_at IS NOT NULL",
+                spec.table
+            ),
+            &[
+                Value::Int(Some(user.business_id)),
+                Value::Int(Some(id)),
+                Value::Time(Some(pos_protocol::time::now())),
+            ],
+        )
+        .await?;
+    if restored > 0 {
+        audit::record(
+            &mut tx,
+            user,
+            headers,
+            Change {
+                entity: spec.entity_type,
+                action: "restore",
+                entity_id: id,
+                after: &serde_json::json!({"id": id}),
+                before: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let record = live_record(state, user, spec, id).await?;
+    let record = completed_one(state.store.as_ref(), spec, user.business_id, record).await?;
+    let message = if restored > 0 {
+        format!("{} restored", spec.label)
+    } else {
+        format!("{} was not deleted", spec.label)
+    };
+    Ok(Json(DataResponse::new(message, typed(spec, record)?)))
 }
 
 pub(crate) fn as_object(body: JsonValue) -> ApiResult<Map<String, JsonValue>> {

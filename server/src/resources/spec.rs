@@ -259,6 +259,7 @@ pub static STOCKS: ResourceSpec = ResourceSpec {
     fields: &[
         Field::reference("product_id", "product_id", "products").required(),
         Field::reference("warehouse_id", "warehouse_id", "warehouses"),
+        Field::reference("variant_id", "variant_id", "product_variants"),
         Field::text("batch_no", "batch_no", CODE).optional(),
         Field::decimal("productStock", "product_stock", QUANTITY),
         Field::decimal("productPurchasePrice", "product_purchase_price", MONEY),

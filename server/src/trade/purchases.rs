@@ -423,6 +423,55 @@ async fn stock_for_line(
         .ok_or_else(|| ApiError::internal("a stock insert returned nothing"))
 }
 
+/// The stock row a purchase line adds to, with the line's prices set on it.
+async fn priced_stock_for_line(
+    tx: &mut SyncTx,
+    business_id: i64,
+    i: usize,
+    line: &PurchaseLine,
+    now: DateTime<Utc>,
+) -> ApiResult<i64> {
+    let stock_id = stock_for_line(tx, business_id, i, line, now).await?;
+    tx.exec()
+        .execute(
+            "UPDATE stocks SET product_purchase_price = $2, \
+             product_sale_price = COALESCE($3, product_sale_price) WHERE id = $1",
+            &[
+                int(stock_id),
+                Value::Decimal(Some(line.purchase_price)),
+                Value::Decimal(line.sale_price),
+            ],
+        )
+        .await?;
+    Ok(stock_id)
+}
+
+/// The purchase's lines, each with the stock row it went to.
+async fn insert_lines(
+    tx: &mut SyncTx,
+    purchase_id: i64,
+    lines: &[PurchaseLine],
+    stocks: &[i64],
+) -> ApiResult<()> {
+    for (line, stock_id) in lines.iter().zip(stocks) {
+        tx.exec()
+            .execute(
+                "INSERT INTO purchase_details (purchase_id, product_id, stock_id, quantities, \
+                 product_purchase_price, product_sale_price) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    int(purchase_id),
+                    int(line.product_id),
+                    int(*stock_id),
+                    Value::Decimal(Some(line.quantities)),
+                    Value::Decimal(Some(line.purchase_price)),
+                    Value::Decimal(Some(line.sale_price.unwrap_or(Decimal::ZERO))),
+                ],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stock in: each line adds to its stock row (and sets its purchase price); what is not paid
 /// now is owed to the supplier.
 #[utoipa::path(post, path = "/api/v1/purchase", tag = "purchases", request_body = PurchaseCreate,
@@ -480,23 +529,12 @@ pub async fn create(
     let due = total - paid;
     let mut stocks = Vec::new();
     for (i, line) in purchase.products.iter().enumerate() {
-        let stock_id = stock_for_line(&mut tx, business_id, i, line, ctx.now).await?;
+        let stock_id = priced_stock_for_line(&mut tx, business_id, i, line, ctx.now).await?;
         let stock = tx
             .stock_for_update(business_id, stock_id)
             .await?
             .ok_or_else(|| ApiError::internal("a stock row vanished"))?;
         tx.set_stock(stock.id, stock.quantity + line.quantities, ctx.now)
-            .await?;
-        tx.exec()
-            .execute(
-                "UPDATE stocks SET product_purchase_price = $2, \
-                 product_sale_price = COALESCE($3, product_sale_price) WHERE id = $1",
-                &[
-                    int(stock.id),
-                    Value::Decimal(Some(line.purchase_price)),
-                    Value::Decimal(line.sale_price),
-                ],
-            )
             .await?;
         stocks.push(stock.id);
     }
@@ -528,22 +566,7 @@ pub async fn create(
         .first()
         .and_then(|r| int_of(r, 0))
         .ok_or_else(|| ApiError::internal("a purchase insert returned nothing"))?;
-    for (line, stock_id) in purchase.products.iter().zip(stocks) {
-        tx.exec()
-            .execute(
-                "INSERT INTO purchase_details (purchase_id, product_id, stock_id, quantities, \
-                 product_purchase_price, product_sale_price) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    int(id),
-                    int(line.product_id),
-                    int(stock_id),
-                    Value::Decimal(Some(line.quantities)),
-                    Value::Decimal(Some(line.purchase_price)),
-                    Value::Decimal(Some(line.sale_price.unwrap_or(Decimal::ZERO))),
-                ],
-            )
-            .await?;
-    }
+    insert_lines(&mut tx, id, &purchase.products, &stocks).await?;
     if due > Decimal::ZERO {
         tx.set_party_due(supplier.id, supplier.due + due, ctx.now)
             .await?;
@@ -621,6 +644,228 @@ pub async fn void(
     let data = load_purchase(tx.exec(), business_id, id).await?;
     tx.commit().await?;
     Ok(Json(json!({"message": "Purchase voided", "data": data})))
+}
+
+/// Edits a purchase by replacing its lines: the old lines' stock goes out, the new lines'
+/// comes in, and the supplier's due follows the new total, all in one transaction. Refused
+/// when goods of it were sent back, and when stock it brought in is already sold (the edit
+/// would take back more than is left). The body is a purchase's, with the `version` it is
+/// based on (or `X-Entity-Version`).
+#[utoipa::path(put, path = "/api/v1/purchase/{id}", tag = "purchases", params(("id" = i64, Path)),
+    request_body = PurchaseCreate,
+    responses((status = 200, description = "Updated", body = Object),
+              (status = 401, description = "No valid token", body = ApiErrorBody),
+              (status = 403, description = "Managers only", body = ApiErrorBody),
+              (status = 404, description = "Not in this business", body = ApiErrorBody),
+              (status = 409, description = "Based on a stale version", body = ApiErrorBody),
+              (status = 422, description = "A field is wrong, or the edit cannot be made", body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<JsonValue>,
+) -> ApiResult<Json<JsonValue>> {
+    user.require(Role::Manager, "edit a purchase")?;
+    let map = crate::resources::as_object(body.clone())?;
+    let expected = crate::resources::expected_version(&user, &headers, Some(&map))?;
+    let purchase: PurchaseCreate = crate::extract::parse_json(body.to_string().as_bytes())?;
+    check_lines(&purchase)?;
+    let ctx = context(&state, &user, &headers).await?;
+    let business_id = user.business_id;
+    let mut tx = SyncTx::new(state.store.begin_write().await?);
+    let current = tx
+        .exec()
+        .fetch_all(
+            "SELECT party_id, due_amount, paid_amount, version, purchase_date, total_amount \
+             FROM purchases WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
+            &[int(business_id), int(id)],
+            &[
+                Column::Int,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Int,
+                Column::Time,
+                Column::Decimal,
+            ],
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("Purchase"))?;
+    let (old_party, old_due, old_paid) = (
+        int_of(&current, 0),
+        dec_of(&current, 1),
+        dec_of(&current, 2),
+    );
+    let version = int_of(&current, 3).unwrap_or_default();
+    let old_date = match current.get(4) {
+        Some(Value::Time(Some(at))) => *at,
+        _ => ctx.now,
+    };
+    if let Some(expected) = expected.filter(|v| *v != version) {
+        let server = load_purchase(tx.exec(), business_id, id).await?;
+        return Err(ApiError::version_conflict(
+            pos_protocol::error::VersionConflict {
+                entity_type: "purchase".into(),
+                entity_id: id,
+                client_version: Some(expected),
+                server_version: version,
+                server_data: server.map(JsonValue::Object).unwrap_or(JsonValue::Null),
+            },
+        ));
+    }
+    let old_lines = purchase_lines(tx.exec(), id).await?;
+    if old_lines.iter().any(|l| l.returned > Decimal::ZERO) {
+        return Err(ApiError::invalid_field(
+            "products",
+            "goods of this purchase were sent back; it can no longer be edited",
+        ));
+    }
+    let supplier = tx
+        .party_for_update(business_id, purchase.party_id)
+        .await?
+        .filter(|p| !p.deleted)
+        .ok_or_else(|| ApiError::invalid_field("party_id", "no such party in this business"))?;
+    if let Some(payment_type) = purchase.payment_type_id {
+        if !tx.payment_type_exists(business_id, payment_type).await? {
+            return Err(ApiError::invalid_field(
+                "payment_type_id",
+                format!("no payment type {payment_type} in this business"),
+            ));
+        }
+    }
+    // What was paid against this purchase since, through due payments, stays paid.
+    let paid_later: Decimal = tx
+        .exec()
+        .fetch_all(
+            "SELECT pay_amount FROM due_collects WHERE business_id = $1 AND purchase_id = $2 \
+             AND deleted_at IS NULL",
+            &[int(business_id), int(id)],
+            &[Column::Decimal],
+        )
+        .await?
+        .iter()
+        .map(|r| dec_of(r, 0))
+        .sum();
+    if paid_later > Decimal::ZERO && old_party != Some(supplier.id) {
+        return Err(ApiError::invalid_field(
+            "party_id",
+            "the supplier was paid against this purchase; it stays theirs",
+        ));
+    }
+    let gross: Decimal = purchase
+        .products
+        .iter()
+        .map(|l| l.quantities * l.purchase_price)
+        .sum();
+    let discount = purchase.discount_amount.unwrap_or(Decimal::ZERO);
+    if discount > gross {
+        return Err(ApiError::invalid_field(
+            "discountAmount",
+            "must not exceed the lines' total",
+        ));
+    }
+    let total = gross - discount;
+    let paid = purchase.paid_amount.unwrap_or(old_paid);
+    let due = total - paid - paid_later;
+    if due < Decimal::ZERO {
+        return Err(ApiError::invalid_field(
+            "paidAmount",
+            format!(
+                "with {} paid since, more than the total would be paid",
+                paid_later.normalize()
+            ),
+        ));
+    }
+    // Each stock row's change: the old lines go out, the new ones come in.
+    let mut moves: Vec<(i64, Decimal)> = Vec::new();
+    let mut add =
+        |stock_id: i64, quantity: Decimal| match moves.iter_mut().find(|(s, _)| *s == stock_id) {
+            Some((_, total)) => *total += quantity,
+            None => moves.push((stock_id, quantity)),
+        };
+    for line in &old_lines {
+        if let Some(stock_id) = line.stock_id {
+            add(stock_id, -line.bought);
+        }
+    }
+    let mut stocks = Vec::new();
+    for (i, line) in purchase.products.iter().enumerate() {
+        let stock_id = priced_stock_for_line(&mut tx, business_id, i, line, ctx.now).await?;
+        add(stock_id, line.quantities);
+        stocks.push(stock_id);
+    }
+    for (stock_id, change) in moves {
+        let Some(stock) = tx.stock_for_update(business_id, stock_id).await? else {
+            continue;
+        };
+        let after = stock.quantity + change;
+        if change < Decimal::ZERO && after < Decimal::ZERO {
+            return Err(ApiError::invalid_field(
+                "products",
+                format!(
+                    "{} of product {} from this purchase is already sold; the edit would take back \
+                     more than the {} left in stock",
+                    (-after).normalize(),
+                    stock.product_id,
+                    stock.quantity.max(Decimal::ZERO).normalize()
+                ),
+            ));
+        }
+        if !change.is_zero() {
+            tx.set_stock(stock.id, after, ctx.now).await?;
+        }
+    }
+    tx.exec()
+        .execute(
+            "DELETE FROM purchase_details WHERE purchase_id = $1",
+            &[int(id)],
+        )
+        .await?;
+    insert_lines(&mut tx, id, &purchase.products, &stocks).await?;
+    if let Some(party_id) = old_party.filter(|_| old_due != Decimal::ZERO) {
+        if let Some(party) = tx.party_for_update(business_id, party_id).await? {
+            tx.set_party_due(party.id, party.due - old_due, ctx.now)
+                .await?;
+        }
+    }
+    if due != Decimal::ZERO {
+        let supplier = tx
+            .party_for_update(business_id, supplier.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("the supplier vanished"))?;
+        tx.set_party_due(supplier.id, supplier.due + due, ctx.now)
+            .await?;
+    }
+    tx.exec()
+        .execute(
+            "UPDATE purchases SET party_id = $2, payment_type_id = $3, total_amount = $4, \
+             discount_amount = $5, paid_amount = $6, due_amount = $7, purchase_date = $8, \
+             version = version + 1, updated_at = $9 WHERE id = $1",
+            &[
+                int(id),
+                int(supplier.id),
+                Value::Int(purchase.payment_type_id),
+                Value::Decimal(Some(total)),
+                Value::Decimal(Some(discount)),
+                Value::Decimal(Some(paid)),
+                Value::Decimal(Some(due)),
+                Value::Time(Some(purchase.purchase_date.unwrap_or(old_date))),
+                Value::Time(Some(ctx.now)),
+            ],
+        )
+        .await?;
+    let op = operation(&headers, "purchase", "update", body);
+    let diff = json!({"totalAmount": {
+        "before": super::money(dec_of(&current, 5))?,
+        "after": super::money(total)?,
+    }});
+    audit(&mut tx, &ctx, &op, Some(id), Some(diff)).await?;
+    let data = load_purchase(tx.exec(), business_id, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"message": "Purchase updated", "data": data})))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -855,7 +1100,7 @@ pub async fn create_return(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(show, void))
+        .routes(routes!(show, update, void))
         .routes(routes!(list_returns, create_return))
         .routes(routes!(show_return))
 }

@@ -1,15 +1,19 @@
 //! `/api/v1/reports/sales` and `/api/v1/reports/sales/summary`: what was sold, in exact
 //! decimals (summed here, never by SQLite, which would add them as floats). Profit is each
 //! line's sale price less its stock's purchase price, as stored with the sale. Days are UTC.
+//!
+//! Returns take back their share of each line's VAT and profit (the returned quantity's part
+//! of the line, rounded to the currency's minor units): the totals' `vat_amount` and `profit`
+//! are net of them, and `returns_vat_amount` and `returns_profit` say how much came off. The
+//! groups (by day, payment type, cashier, device) stay the sales as made.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use pos_protocol::auth::Role;
 use pos_protocol::error::ApiErrorBody;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Value as JsonValue};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -168,7 +172,7 @@ fn grouped<K: Ord + Clone + Into<JsonValue>>(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/sales", tag = "reports", params(SaleFilter),
-    responses((status = 200, description = "One page of the sales that match, with the totals of all of them", body = Object),
+    responses((status = 200, description = "One page of the sales that match, with the totals of all of them (VAT and profit net of their returns)", body = Object),
               (status = 401, description = "No valid token", body = ApiErrorBody),
               (status = 403, description = "Managers only", body = ApiErrorBody),
               (status = 422, description = "A filter is wrong", body = ApiErrorBody)),
@@ -181,8 +185,11 @@ pub async fn sales(
     user.require(Role::Manager, "see reports")?;
     let (clause, mut args) = filter.where_clause(user.business_id)?;
     let page = filter.page();
+    let places = minor_units(&state, user.business_id).await?;
     let mut exec = state.store.begin_write().await?;
     let all = figures(exec.as_mut(), &clause, &args).await?;
+    // The returns of the sales listed.
+    let returns = returned(exec.as_mut(), &clause, &args, places).await?;
     let total = count(
         exec.as_mut(),
         &format!("SELECT COUNT(*) FROM sales s {clause}"),
@@ -199,27 +206,98 @@ pub async fn sales(
     );
     let data = rows(exec.as_mut(), &sql, &args, &wire_columns(SALE_COLUMNS)).await?;
     let mut body = paged("Sales report", data, &page, total);
-    body["totals"] = JsonValue::Object(totals_of(&all).json()?);
+    body["totals"] = JsonValue::Object(returns.net_of(&totals_of(&all))?);
     Ok(Json(body))
 }
 
-/// Returns in the period (applied ones of live sales): (count, refunded).
-async fn returns(
+/// What applied returns took back: how many, the refunds, and the VAT and profit of the
+/// quantities returned.
+#[derive(Debug, Default)]
+struct Returned {
+    count: i64,
+    refunded: Decimal,
+    vat_amount: Decimal,
+    profit: Decimal,
+}
+
+impl Returned {
+    /// The sales' totals less what the returns took back, with the returns' own figures.
+    fn net_of(&self, totals: &Totals) -> ApiResult<Map<String, JsonValue>> {
+        let mut out = totals.json()?;
+        out.insert(
+            "vat_amount".into(),
+            money(totals.vat_amount - self.vat_amount)?,
+        );
+        out.insert("profit".into(), money(totals.profit - self.profit)?);
+        out.insert("returns_count".into(), json!(self.count));
+        out.insert("returns_amount".into(), money(self.refunded)?);
+        out.insert("returns_vat_amount".into(), money(self.vat_amount)?);
+        out.insert("returns_profit".into(), money(self.profit)?);
+        out.insert(
+            "net_amount".into(),
+            money(totals.total_amount - self.refunded)?,
+        );
+        Ok(out)
+    }
+}
+
+/// The applied returns of live sales that `clause` selects (it filters `r`, the return, and
+/// `s`, its sale), each line's share rounded to `places`.
+async fn returned(
     exec: &mut dyn TxExec,
-    business_id: i64,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> ApiResult<(i64, Decimal)> {
+    clause: &str,
+    args: &[Value],
+    places: u32,
+) -> ApiResult<Returned> {
     let found = exec
         .fetch_all(
-            "SELECT r.refund_amount FROM sale_returns r JOIN sales s ON s.id = r.sale_id \
-             WHERE r.business_id = $1 AND r.status = 'applied' AND s.deleted_at IS NULL \
-             AND ($2 IS NULL OR r.return_date >= $2) AND ($3 IS NULL OR r.return_date < $3)",
-            &[int(business_id), Value::Time(from), Value::Time(to)],
-            &[Column::Decimal],
+            &format!(
+                "SELECT r.id, r.refund_amount, d.quantity, l.quantities, l.vat_amount, l.loss_profit \
+                 FROM sale_returns r JOIN sales s ON s.id = r.sale_id \
+                 LEFT JOIN sale_return_details d ON d.sale_return_id = r.id \
+                 LEFT JOIN sale_details l ON l.id = d.sale_detail_id \
+                 {clause} AND r.status = 'applied' ORDER BY r.id"
+            ),
+            args,
+            &[
+                Column::Int,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+            ],
         )
         .await?;
-    Ok((found.len() as i64, found.iter().map(|r| dec(&r[0])).sum()))
+    let mut out = Returned::default();
+    let mut last_return = None;
+    for row in &found {
+        let id = opt_int(&row[0]);
+        if id != last_return {
+            last_return = id;
+            out.count += 1;
+            out.refunded += dec(&row[1]);
+        }
+        let (quantity, of) = (dec(&row[2]), dec(&row[3]));
+        if of > Decimal::ZERO {
+            let share = |whole: Decimal| {
+                (whole * quantity / of)
+                    .round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+            };
+            out.vat_amount += share(dec(&row[4]));
+            out.profit += share(dec(&row[5]));
+        }
+    }
+    Ok(out)
+}
+
+/// The currency's decimal places of the caller's business.
+async fn minor_units(state: &AppState, business_id: i64) -> ApiResult<u32> {
+    Ok(state
+        .store
+        .business_settings(business_id)
+        .await?
+        .map_or(2, |s| s.currency.minor_units))
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/sales/summary", tag = "reports", params(SaleFilter),
@@ -245,14 +323,19 @@ pub async fn summary(
         .as_deref()
         .map(|d| super::day("date_to", d, true))
         .transpose()?;
+    let places = minor_units(&state, user.business_id).await?;
     let mut exec = state.store.begin_write().await?;
     let sales = figures(exec.as_mut(), &clause, &args).await?;
-    let (returns_count, refunded) = returns(exec.as_mut(), user.business_id, from, to).await?;
-    let totals = totals_of(&sales);
-    let mut overall = totals.json()?;
-    overall.insert("returns_count".into(), json!(returns_count));
-    overall.insert("returns_amount".into(), money(refunded)?);
-    overall.insert("net_amount".into(), money(totals.total_amount - refunded)?);
+    // Returns made in the period, whichever day their sale was.
+    let returns = returned(
+        exec.as_mut(),
+        "WHERE r.business_id = $1 AND s.deleted_at IS NULL \
+         AND ($2 IS NULL OR r.return_date >= $2) AND ($3 IS NULL OR r.return_date < $3)",
+        &[int(user.business_id), Value::Time(from), Value::Time(to)],
+        places,
+    )
+    .await?;
+    let overall = returns.net_of(&totals_of(&sales))?;
     Ok(Json(json!({
         "message": "Sales summary",
         "data": {
