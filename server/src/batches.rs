@@ -122,7 +122,7 @@ async fn load(
 ) -> ApiResult<Vec<Batch>> {
     let mut all_args = vec![Value::Int(Some(business_id))];
     all_args.extend(args);
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let rows = tx
         .fetch_all(&format!("{SELECT}{extra}"), &all_args, &READ)
         .await?;
@@ -361,7 +361,7 @@ fn summarise(movements: &[BatchMovement]) -> MovementSummary {
 }
 
 async fn detail(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<BatchDetailResponse> {
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let row = tx
         .fetch_all(
             &format!("{SELECT} AND s.id = $2"),

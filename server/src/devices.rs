@@ -21,7 +21,7 @@ pub async fn list(
     user: AuthUser,
 ) -> ApiResult<Json<DataResponse<Vec<Device>>>> {
     user.require(Role::Manager, "see the devices")?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let rows = tx
         .fetch_all(
             "SELECT device_id, device_name, os, app_version, registered_at, last_sync_at, \

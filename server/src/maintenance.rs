@@ -64,7 +64,7 @@ pub struct StaleDevice {
 /// Active devices that have not synced for `hours` (never-synced ones count from registration).
 pub async fn stale_devices(store: &dyn Store, hours: i64) -> StoreResult<Vec<StaleDevice>> {
     let before = pos_protocol::time::now() - chrono::Duration::hours(hours);
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_read().await?;
     let rows = tx
         .fetch_all(
             "SELECT business_id, device_id, device_name, last_sync_at FROM sync_devices \

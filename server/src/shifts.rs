@@ -285,7 +285,7 @@ pub async fn list(
         page: query.page,
         per_page: query.per_page,
     };
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let total = tx
         .fetch_all(
             &format!("SELECT COUNT(*) FROM shifts{clause}"),
@@ -337,7 +337,7 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<DataResponse<ShiftWithReport>>> {
     user.require(Role::Manager, "see shift reports")?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_read().await?;
     let found = shift_report(tx.as_mut(), user.business_id, id).await?;
     tx.commit().await?;
     let found = found.ok_or_else(|| ApiError::not_found("Shift"))?;

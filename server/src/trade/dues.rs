@@ -92,7 +92,7 @@ pub async fn list(
     user: AuthUser,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<JsonValue>> {
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let answer = list_page(
         exec.as_mut(),
         ("due_collects", DUE_COLUMNS),
@@ -115,7 +115,7 @@ pub async fn show(
     user: AuthUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<JsonValue>> {
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let due = load_due(exec.as_mut(), user.business_id, id).await?;
     Ok(Json(json!({"message": "Due payment", "data": due})))
 }
@@ -282,7 +282,7 @@ pub async fn invoices(
     user: AuthUser,
     ApiQuery(query): ApiQuery<InvoicesQuery>,
 ) -> ApiResult<Json<JsonValue>> {
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let kind = party_type(exec.as_mut(), user.business_id, query.party_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Party"))?;

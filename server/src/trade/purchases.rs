@@ -202,7 +202,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<JsonValue>> {
     user.require(Role::Manager, "see purchases")?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let total = count(
         exec.as_mut(),
         "SELECT COUNT(*) FROM purchases WHERE business_id = $1 AND deleted_at IS NULL",
@@ -240,7 +240,7 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<JsonValue>> {
     user.require(Role::Manager, "see purchases")?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let purchase = load_purchase(exec.as_mut(), user.business_id, id)
         .await?
         .filter(|p| p.get("deleted_at").is_none_or(JsonValue::is_null))
@@ -939,7 +939,7 @@ pub async fn list_returns(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<JsonValue>> {
     user.require(Role::Manager, "see purchase returns")?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let answer = list_page(
         exec.as_mut(),
         ("purchase_returns", PURCHASE_RETURN_COLUMNS),
@@ -964,7 +964,7 @@ pub async fn show_return(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<JsonValue>> {
     user.require(Role::Manager, "see purchase returns")?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let found = load_purchase_return(exec.as_mut(), user.business_id, id).await?;
     Ok(Json(json!({"message": "Purchase return", "data": found})))
 }

@@ -186,7 +186,7 @@ pub async fn sales(
     let (clause, mut args) = filter.where_clause(user.business_id)?;
     let page = filter.page();
     let places = minor_units(&state, user.business_id).await?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let all = figures(exec.as_mut(), &clause, &args).await?;
     // The returns of the sales listed.
     let returns = returned(exec.as_mut(), &clause, &args, places).await?;
@@ -324,7 +324,7 @@ pub async fn summary(
         .map(|d| super::day("date_to", d, true))
         .transpose()?;
     let places = minor_units(&state, user.business_id).await?;
-    let mut exec = state.store.begin_write().await?;
+    let mut exec = state.store.begin_read().await?;
     let sales = figures(exec.as_mut(), &clause, &args).await?;
     // Returns made in the period, whichever day their sale was.
     let returns = returned(
