@@ -947,6 +947,8 @@ impl Dataset {
             EntityKind::Warehouses => 1,
             EntityKind::Products | EntityKind::Stocks => self.config.products as usize,
             EntityKind::Parties => self.config.parties as usize,
+            // Staff are not part of the generated catalog.
+            EntityKind::Cashiers => 0,
         }
     }
 
@@ -1105,6 +1107,7 @@ impl FullPages<'_> {
             EntityKind::Products => push(&mut data.products, self.dataset.product(index)),
             EntityKind::Stocks => push(&mut data.stocks, self.dataset.stock(index)),
             EntityKind::Parties => push(&mut data.parties, self.dataset.party(index)),
+            EntityKind::Cashiers => {}
         }
     }
 }
@@ -1128,6 +1131,7 @@ impl Iterator for FullPages<'_> {
                 products: Some(Vec::new()),
                 stocks: Some(Vec::new()),
                 parties: Some(Vec::new()),
+                cashiers: Some(Vec::new()),
                 settings: Some(self.dataset.settings()),
             };
         }

@@ -62,6 +62,43 @@ fn check_discount(discount: Discount) -> Result<Discount> {
     }
 }
 
+/// The cart being rung up, as the store keeps it (migration 0010): written with every change,
+/// emptied in the transaction that completes, holds or clears it, so a till that stops
+/// mid-sale (crash, power cut, closed window) finds the cart again when it opens, and a sale
+/// once completed is never offered again.
+pub fn save_open(tx: &rusqlite::Connection, cart: &Cart) -> Result<()> {
+    if cart.is_empty() && cart.customer.is_none() {
+        tx.prepare_cached("DELETE FROM open_cart")?.execute([])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO open_cart (id, cart, updated_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET cart = excluded.cart, updated_at = excluded.updated_at",
+        )?
+        .execute(rusqlite::params![
+            serde_json::to_string(cart)?,
+            crate::store::time_text(&pos_protocol::time::now())
+        ])?;
+    }
+    Ok(())
+}
+
+/// The cart left open when the till last stopped (empty when none). A stored cart this version
+/// cannot read is logged and left in the store, not lost.
+pub fn load_open(conn: &rusqlite::Connection) -> Result<Cart> {
+    use rusqlite::OptionalExtension;
+    let text: Option<String> = conn
+        .query_row("SELECT cart FROM open_cart WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(match text.map(|t| serde_json::from_str::<Cart>(&t)) {
+        Some(Ok(cart)) => cart,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the cart left open could not be read; starting empty");
+            Cart::default()
+        }
+        None => Cart::default(),
+    })
+}
+
 impl Cart {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()

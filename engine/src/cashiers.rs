@@ -1,16 +1,25 @@
 //! Cashiers on a shared till: PINs (Argon2 hashes, never the PIN), switching who works the till,
 //! and the manager's authorisation of what a cashier may not do alone.
 //!
-//! The rule: when the person working the till is a cashier and this till knows at least one
-//! manager's (or owner's) PIN, a return, a pay-out, a no-sale drawer opening and a discount above
-//! the business's `max_cashier_discount_percent` need a manager's PIN first. The manager who
-//! authorised is recorded with the operation (`authorised_by`); a manager or owner working the
-//! till authorises their own. A till with no manager PIN has no one to ask, so nothing is
-//! blocked there (set one up with `cashier set-pin`).
+//! PINs come from the server: an owner or manager sets them in the back office
+//! (`/api/v1/users`, field `pin`), and every till of the business mirrors each user's name, role
+//! and PIN hash through sync (`cashiers` in `full` and `changes`), so switching and authorising
+//! work offline. A PIN can also be set at the till (`cashier set-pin`); the server's PIN for the
+//! same person replaces it when it arrives. A user deactivated or deleted on the server, or whose
+//! server PIN was removed, can no longer switch in (and is switched out if working the till).
+//!
+//! The rule: when the person working the till is a cashier, a return, a pay-out, a no-sale
+//! drawer opening and a discount above the business's `max_cashier_discount_percent` need a
+//! manager's (or owner's) PIN first. The manager who authorised is recorded with the operation
+//! (`authorised_by`); a manager or owner working the till authorises their own. A till that
+//! knows no manager PIN at all refuses these to a cashier too (`manager_required`, saying that
+//! no manager PIN is known yet): the spec makes them a manager's decision, and a till that let
+//! everything through until someone set a PIN would be the weakest till of the shop.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use pos_protocol::auth::Role;
+use pos_protocol::entities::Cashier;
 use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -131,10 +140,10 @@ pub fn set_pin(
         ));
     }
     tx.execute(
-        "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at, from_server)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)
          ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role,
-           pin_hash = excluded.pin_hash, updated_at = excluded.updated_at",
+           pin_hash = excluded.pin_hash, updated_at = excluded.updated_at, from_server = 0",
         params![
             who.user_id,
             name,
@@ -148,6 +157,76 @@ pub fn set_pin(
         name: name.to_string(),
         role: who.role,
     })
+}
+
+/// Keeps the server's view of one user (see the module notes): an active user with a PIN is
+/// mirrored with the server's name, role and PIN hash; without a PIN on the server, a PIN set at
+/// this till stays under the server's name and role; a deactivated or deleted user is removed.
+pub fn mirror(tx: &Connection, user: &Cashier) -> Result<()> {
+    if !user.is_active || user.deleted_at.is_some() {
+        return forget(tx, user.id);
+    }
+    match &user.pin_hash {
+        Some(pin_hash) => {
+            tx.prepare_cached(
+                "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at, from_server)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                 ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                   pin_hash = excluded.pin_hash, updated_at = excluded.updated_at,
+                   from_server = 1",
+            )?
+            .execute(params![
+                user.id,
+                user.name,
+                role_text(user.role),
+                pin_hash,
+                time_text(&user.updated_at)
+            ])?;
+        }
+        None => {
+            let from_server: Option<bool> = tx
+                .query_row(
+                    "SELECT from_server FROM cashiers WHERE user_id = ?1",
+                    [user.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match from_server {
+                // The server's PIN was removed.
+                Some(true) => forget(tx, user.id)?,
+                Some(false) => {
+                    tx.execute(
+                        "UPDATE cashiers SET name = ?2, role = ?3 WHERE user_id = ?1",
+                        params![user.id, user.name, role_text(user.role)],
+                    )?;
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes a person's PIN from this till; switched out first if they work it now.
+pub fn forget(tx: &Connection, user_id: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE terminal_state SET active_cashier_id = NULL
+         WHERE id = 1 AND active_cashier_id = ?1",
+        [user_id],
+    )?;
+    tx.execute("DELETE FROM cashiers WHERE user_id = ?1", [user_id])?;
+    Ok(())
+}
+
+/// Removes every PIN mirrored from the server (before a full download brings them again).
+pub fn forget_mirrored(tx: &Connection) -> Result<()> {
+    tx.execute(
+        "UPDATE terminal_state SET active_cashier_id = NULL WHERE id = 1
+           AND active_cashier_id IN (SELECT user_id FROM cashiers WHERE from_server = 1)",
+        [],
+    )?;
+    tx.execute("DELETE FROM cashiers WHERE from_server = 1", [])?;
+    Ok(())
 }
 
 /// The person switched in by PIN, if any.
@@ -184,23 +263,29 @@ fn any_manager_pin(conn: &Connection) -> Result<bool> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Who authorises `what` for `acting`: the acting manager themself, the manager whose PIN was
-/// given, or nobody when this till has no manager PIN to ask for. Otherwise refused with
-/// `manager_required`.
+/// Who authorises `what` for `acting`: the acting manager themself or the manager whose PIN was
+/// given. Otherwise refused with `manager_required`, also when this till knows no manager PIN
+/// at all (see the module notes).
 pub fn authorise(
     conn: &Connection,
     acting: &Acting,
     approval: Option<&Approval>,
     what: &str,
-) -> Result<Option<i64>> {
+) -> Result<i64> {
     if is_manager(acting.role) {
-        return Ok(Some(acting.id));
+        return Ok(acting.id);
     }
     if let Some(approval) = approval {
-        return Ok(Some(approval.manager_id));
+        return Ok(approval.manager_id);
     }
     if !any_manager_pin(conn)? {
-        return Ok(None);
+        return Err(EngineError::new(
+            ErrorCode::ManagerRequired,
+            format!(
+                "{what} needs a manager's PIN, and no manager or owner has a PIN on this till \
+                 yet: set one in the back office (Users) and sync, or have a manager sign in"
+            ),
+        ));
     }
     Err(EngineError::new(
         ErrorCode::ManagerRequired,

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
-use crate::cart::Cart;
+use crate::cart::{self, Cart};
 use crate::cashiers::{self, Acting, Approval};
 use crate::credentials::{token_account, CredentialStore, Secret};
 use crate::error::{EngineError, ErrorCode, Result};
@@ -147,6 +147,8 @@ impl Engine {
         if store.read(mirror::name_index_stale)? {
             store.write(|tx| mirror::rebuild_name_index_if_stale(tx))?;
         }
+        // The cart being rung up when the till last stopped comes back.
+        let cart = store.read(cart::load_open)?;
         let (status, _) = watch::channel(SyncStatus {
             online: false,
             pending: 0,
@@ -166,7 +168,7 @@ impl Engine {
                 store,
                 credentials,
                 device_id,
-                cart: Mutex::new(Cart::default()),
+                cart: Mutex::new(cart),
                 status,
                 sync_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
@@ -371,7 +373,7 @@ impl Engine {
                 "UPDATE terminal_state SET session = NULL, active_cashier_id = NULL WHERE id = 1",
                 [],
             )?;
-            Ok(())
+            cart::save_open(tx, &Cart::default())
         })?;
         *self.lock_cart() = Cart::default();
         *self.lock_approval() = None;
@@ -497,13 +499,15 @@ impl Engine {
         change: impl FnOnce(&Connection, &mut Cart) -> Result<()>,
     ) -> Result<CartView> {
         let mut cart = self.lock_cart();
-        self.inner.store.read(|conn| {
+        let (next, view) = self.inner.store.write(|tx| {
             let mut next = cart.clone();
-            change(conn, &mut next)?;
-            let view = self.cart_view_of(conn, &next)?;
-            *cart = next;
-            Ok(view)
-        })
+            change(tx, &mut next)?;
+            let view = self.cart_view_of(tx, &next)?;
+            cart::save_open(tx, &next)?;
+            Ok((next, view))
+        })?;
+        *cart = next;
+        Ok(view)
     }
 
     pub fn cart(&self) -> Result<CartView> {
@@ -590,7 +594,9 @@ impl Engine {
                 "INSERT INTO held_carts (label, cart, held_at) VALUES (?1, ?2, ?3)",
                 params![label, serde_json::to_string(&*cart)?, time_text(&held_at)],
             )?;
-            Ok(tx.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            cart::save_open(tx, &Cart::default())?;
+            Ok(id)
         })?;
         *cart = Cart::default();
         Ok(HeldCartView {
@@ -653,7 +659,9 @@ impl Engine {
                 .optional()?
                 .ok_or_else(|| EngineError::not_found(format!("id: no held cart {held_id}")))?;
             tx.execute("DELETE FROM held_carts WHERE id = ?1", [held_id])?;
-            Ok(serde_json::from_str(&text)?)
+            let resumed: Cart = serde_json::from_str(&text)?;
+            cart::save_open(tx, &resumed)?;
+            Ok(resumed)
         })?;
         let view = self
             .inner
@@ -684,7 +692,9 @@ impl Engine {
                      (shift open --float AMOUNT)",
                 ));
             }
-            sales::complete(tx, &cart, &payment, &seller, shift.as_ref(), stamp)
+            let completed = sales::complete(tx, &cart, &payment, &seller, shift.as_ref(), stamp)?;
+            cart::save_open(tx, &Cart::default())?;
+            Ok(completed)
         })?;
         *cart = Cart::default();
         drop(cart);
@@ -767,7 +777,7 @@ impl Engine {
         let value = self.inner.store.write(|tx| {
             let minor_units = sales::require_settings(tx)?.currency.minor_units;
             let authorised_by = match guarded {
-                Some(what) => cashiers::authorise(tx, &acting, approval.as_ref(), what)?,
+                Some(what) => Some(cashiers::authorise(tx, &acting, approval.as_ref(), what)?),
                 None => None,
             };
             let cashier = Cashier {

@@ -5,7 +5,7 @@
 //! older version never overwrites a newer one.
 
 use pos_protocol::entities::{
-    Brand, Category, Party, PaymentType, Product, Settings, Stock, Unit, Vat, Warehouse,
+    Brand, Cashier, Category, Party, PaymentType, Product, Settings, Stock, Unit, Vat, Warehouse,
 };
 use pos_protocol::sync::{ChangeSet, ChangesData, FullData};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -45,6 +45,10 @@ pub fn clear_for_full(tx: &Connection, data: &FullData) -> Result<()> {
         if present {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
+    }
+    if data.cashiers.is_some() {
+        // PINs set at this till stay; the server's come again with the download.
+        crate::cashiers::forget_mirrored(tx)?;
     }
     Ok(())
 }
@@ -121,6 +125,7 @@ pub fn apply_full_data(tx: &Connection, data: &FullData) -> Result<u64> {
     each!(products, put_product);
     each!(stocks, put_stock);
     each!(parties, put_party);
+    each!(cashiers, put_cashier);
     if let Some(settings) = &data.settings {
         put_settings(tx, settings)?;
         count += 1;
@@ -147,6 +152,15 @@ pub fn apply_changes(tx: &Connection, data: &ChangesData) -> Result<u64> {
     each!(products, "products", put_product);
     each!(stocks, "stocks", put_stock);
     each!(parties, "parties", put_party);
+    if let Some(set) = &data.cashiers {
+        for row in set.created.iter().chain(&set.updated) {
+            put_cashier(tx, row)?;
+        }
+        for id in &set.deleted {
+            crate::cashiers::forget(tx, *id)?;
+        }
+        count += set.len() as u64;
+    }
     if let Some(settings) = &data.settings {
         put_settings(tx, settings)?;
         count += 1;
@@ -195,6 +209,10 @@ pub fn load_settings(conn: &Connection) -> Result<Option<Settings>> {
 /// stored text is still read each time (one compiled statement), so new settings are seen at
 /// once, and only a text not seen last time is parsed again.
 static PARSED_SETTINGS: Mutex<Option<(String, Settings)>> = Mutex::new(None);
+
+fn put_cashier(tx: &Connection, cashier: &Cashier) -> Result<()> {
+    crate::cashiers::mirror(tx, cashier)
+}
 
 fn put_settings(tx: &Connection, settings: &Settings) -> Result<()> {
     tx.execute(

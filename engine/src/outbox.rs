@@ -4,6 +4,15 @@
 //! States: `queued` → `sent` → `done` | `failed` | `conflict`, and `discarded` when a person
 //! takes one out (audited). A `sent` operation whose answer was lost is simply sent again: the
 //! key makes that harmless.
+//!
+//! Dependants (`depends_on`: a sale naming a customer created at the till, a shift's close and
+//! cash movements behind its open, a return behind its sale) never wait unseen. When an
+//! operation fails, goes into conflict or is discarded, every operation waiting on it (and on
+//! those, in turn) becomes `failed` with `DEPENDENCY_FAILED` and a message naming the parent and
+//! why it stopped, so it is counted and shown like any failed operation. Retrying an operation
+//! retries the failed or conflicting ones it depends on and the ones that failed only because of
+//! it, so once the parent goes through its dependants follow. A dependant of a discarded parent,
+//! retried, is sent on its own and the server's answer (e.g. `PARTY_NOT_FOUND`) is kept.
 
 use chrono::{DateTime, Utc};
 use pos_protocol::sync::{BatchErrorCode, Operation, OperationResult, ResultStatus, Warning};
@@ -135,7 +144,8 @@ pub fn backoff_delay(attempt: u32, initial: Duration, max: Duration, jitter: f64
 
 /// Operations ready to send, in order, at most `limit`: queued (or sent with a lost answer),
 /// due now (or backing off, when `ignore_backoff`: a person asked to sync now), and not behind
-/// a parent that failed or is in conflict.
+/// a parent that failed or is in conflict (such a dependant is itself failed; see the module
+/// notes).
 pub fn ready(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -148,7 +158,7 @@ pub fn ready(
          WHERE o.state IN ('queued', 'sent')
            AND (?3 OR o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id = o.depends_on
-                           AND p.state IN ('failed', 'conflict', 'discarded'))
+                           AND p.state IN ('failed', 'conflict'))
          ORDER BY o.id LIMIT ?2",
     )?;
     let rows = stmt.query_map(
@@ -226,6 +236,91 @@ pub fn mark_failed(
          WHERE id = ?1",
         params![id, code, message, time_text(&now)],
     )?;
+    fail_dependants(tx, id, now)
+}
+
+/// The code a dependant fails with when its parent stopped.
+pub const DEPENDENCY_FAILED: &str = "DEPENDENCY_FAILED";
+
+/// Why operations waiting on `parent` cannot go: names the parent and what stopped it. `None`
+/// when the parent has not stopped (queued, sent or done).
+fn parent_stopped(tx: &Connection, parent: i64) -> Result<Option<String>> {
+    let Some((state, summary, code, error)) = tx
+        .query_row(
+            "SELECT state, summary, error_code, last_error FROM outbox WHERE id = ?1",
+            [parent],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            },
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let why = |prefix: &str| {
+        let reason = match (code.as_deref(), error.as_deref()) {
+            (Some(code), Some(error)) => format!("{code}: {error}"),
+            (Some(code), None) => code.to_string(),
+            (None, Some(error)) => error.to_string(),
+            (None, None) => "no reason given".to_string(),
+        };
+        format!("{prefix} ({reason})")
+    };
+    let what = match state.as_str() {
+        "failed" => why("which the server rejected"),
+        "conflict" => why("which is in conflict"),
+        "discarded" => {
+            let reason: Option<String> = tx
+                .query_row(
+                    "SELECT reason FROM outbox_audit WHERE outbox_id = ?1 AND event = 'discard'
+                     ORDER BY id DESC LIMIT 1",
+                    [parent],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            format!(
+                "which was discarded ({})",
+                reason.unwrap_or_else(|| "no reason given".to_string())
+            )
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(format!(
+        "waits for operation {parent} ({summary}), {what}"
+    )))
+}
+
+/// Every operation still waiting on `parent` (directly or through others) becomes failed with
+/// [`DEPENDENCY_FAILED`] and a message naming its own parent, when `parent` has stopped; one
+/// already failed that way gets the parent's latest reason (e.g. discarded after it failed).
+fn fail_dependants(tx: &Connection, parent: i64, now: DateTime<Utc>) -> Result<()> {
+    let mut parents = vec![parent];
+    while let Some(parent) = parents.pop() {
+        let Some(message) = parent_stopped(tx, parent)? else {
+            continue;
+        };
+        let waiting: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM outbox WHERE depends_on = ?1
+                   AND (state IN ('queued', 'sent') OR (state = 'failed' AND error_code = ?2))
+                 ORDER BY id",
+            )?
+            .query_map(params![parent, DEPENDENCY_FAILED], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in waiting {
+            tx.execute(
+                "UPDATE outbox SET state = 'failed', error_code = ?2, last_error = ?3,
+                   next_attempt_at = NULL, updated_at = ?4 WHERE id = ?1",
+                params![id, DEPENDENCY_FAILED, message, time_text(&now)],
+            )?;
+            parents.push(id);
+        }
+    }
     Ok(())
 }
 
@@ -286,6 +381,7 @@ pub fn apply_result(
                    error_code = 'CONFLICT', updated_at = ?4 WHERE id = ?1",
                 params![id, result_json, reason, at],
             )?;
+            fail_dependants(tx, id, now)?;
             Ok(Outcome::Conflict)
         }
         Decision::Failed { code, message } => {
@@ -294,6 +390,7 @@ pub fn apply_result(
                    updated_at = ?5 WHERE id = ?1",
                 params![id, result_json, message, code, at],
             )?;
+            fail_dependants(tx, id, now)?;
             Ok(Outcome::Rejected)
         }
         Decision::Retry { code, message } => {
@@ -307,12 +404,40 @@ pub fn apply_result(
             Ok(Outcome::StillPending)
         }
         Decision::WaitForParent { message } => {
+            // The server saw the parent fail in this batch. When this till has kept that
+            // parent as stopped, the dependant is failed with it; otherwise (the parent only
+            // has to be sent again) it waits in the queue.
+            let parent: Option<i64> =
+                tx.query_row("SELECT depends_on FROM outbox WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
+            let stopped = match parent {
+                Some(parent) => parent_stopped(tx, parent)?,
+                None => None,
+            };
+            let state = if stopped.is_some() {
+                "failed"
+            } else {
+                "queued"
+            };
             tx.execute(
-                "UPDATE outbox SET state = 'queued', last_error = ?2, error_code = 'DEPENDENCY_FAILED',
-                   updated_at = ?3 WHERE id = ?1",
-                params![id, message, at],
+                "UPDATE outbox SET state = ?2, result = ?3, last_error = ?4, error_code = ?5,
+                   updated_at = ?6 WHERE id = ?1",
+                params![
+                    id,
+                    state,
+                    result_json,
+                    stopped.unwrap_or(message),
+                    DEPENDENCY_FAILED,
+                    at
+                ],
             )?;
-            Ok(Outcome::StillPending)
+            if state == "failed" {
+                fail_dependants(tx, id, now)?;
+                Ok(Outcome::Rejected)
+            } else {
+                Ok(Outcome::StillPending)
+            }
         }
     }
 }
@@ -465,7 +590,9 @@ pub fn get(conn: &Connection, id: i64) -> Result<QueuedOperation> {
     with_payload(row)
 }
 
-/// Sends a failed or conflicting operation again (same key), now.
+/// Sends a failed or conflicting operation again (same key), now, together with what it needs
+/// and what needs it: the failed or conflicting operations it depends on, and the operations
+/// that failed only because of it (each retry is audited).
 pub fn retry(tx: &Connection, id: i64, now: DateTime<Utc>, by: Option<&str>) -> Result<()> {
     let op = get(tx, id)?;
     if !matches!(
@@ -480,10 +607,68 @@ pub fn retry(tx: &Connection, id: i64, now: DateTime<Utc>, by: Option<&str>) -> 
             ),
         ));
     }
-    audit(tx, &op, "retry", "retried by a person", by, now)?;
+    requeue(tx, &op, "retried by a person", now, by)?;
+    // Up: the parents it waits on that stopped (not discarded ones: nothing brings them back).
+    let mut top = id;
+    let mut parent = parent_of(tx, id)?;
+    while let Some(up) = parent {
+        let parent_op = get(tx, up)?;
+        if !matches!(parent_op.state, SyncState::Failed | SyncState::Conflict) {
+            break;
+        }
+        requeue(
+            tx,
+            &parent_op,
+            &format!("retried with operation {id}, which depends on it"),
+            now,
+            by,
+        )?;
+        top = up;
+        parent = parent_of(tx, up)?;
+    }
+    // Down: the operations that failed only because one of these had stopped.
+    let mut parents = vec![top];
+    while let Some(parent) = parents.pop() {
+        let waiting: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM outbox WHERE depends_on = ?1 AND state = 'failed'
+                   AND error_code = ?2 ORDER BY id",
+            )?
+            .query_map(params![parent, DEPENDENCY_FAILED], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for child in waiting {
+            requeue(
+                tx,
+                &get(tx, child)?,
+                &format!("retried with operation {id}"),
+                now,
+                by,
+            )?;
+            parents.push(child);
+        }
+    }
+    Ok(())
+}
+
+fn parent_of(tx: &Connection, id: i64) -> Result<Option<i64>> {
+    Ok(
+        tx.query_row("SELECT depends_on FROM outbox WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn requeue(
+    tx: &Connection,
+    op: &QueuedOperation,
+    reason: &str,
+    now: DateTime<Utc>,
+    by: Option<&str>,
+) -> Result<()> {
+    audit(tx, op, "retry", reason, by, now)?;
     tx.execute(
         "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1",
-        params![id, time_text(&now)],
+        params![op.id, time_text(&now)],
     )?;
     Ok(())
 }
@@ -523,7 +708,7 @@ pub fn discard(
         "UPDATE sale_returns SET stock_settled = 1 WHERE outbox_id = ?1",
         [id],
     )?;
-    Ok(())
+    fail_dependants(tx, id, now)
 }
 
 fn audit(

@@ -102,12 +102,12 @@ pub fn complete(
         totals.discount_amount(),
         totals.subtotal,
     ) {
-        Some(limit) => cashiers::authorise(
+        Some(limit) => Some(cashiers::authorise(
             tx,
             seller.acting,
             seller.approval,
             &format!("a discount above {limit}% of the sale"),
-        )?,
+        )?),
         None => None,
     };
     let (payment_type_id, payment_type_name, is_credit) =

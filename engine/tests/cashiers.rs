@@ -10,6 +10,8 @@ use pos_engine::{
     ReturnLineInput,
 };
 use pos_protocol::auth::Role;
+use pos_protocol::entities::Cashier;
+use pos_protocol::sync::{ChangeSet, ChangesData, ChangesResponse};
 use rusqlite::Connection;
 
 const SAM: i64 = 8;
@@ -320,7 +322,7 @@ fn pins_are_unique_hashed_kept_across_restarts_and_set_only_by_a_manager() {
 }
 
 #[test]
-fn a_till_without_a_manager_pin_blocks_nothing() {
+fn a_till_without_a_manager_pin_refuses_a_cashier_what_needs_a_manager() {
     let dir = tempfile::tempdir().unwrap();
     let engine = seeded(dir.path());
     // The signed-in cashier sets their own PIN: still no manager to ask.
@@ -328,10 +330,139 @@ fn a_till_without_a_manager_pin_blocks_nothing() {
     assert_eq!(me.role, Role::Cashier);
     engine.cashier_set_pin(me, "4321").unwrap();
     engine.shift_open(d("10")).unwrap();
-    let movement = engine.shift_pay_out(d("1"), "stamps").unwrap();
-    assert_eq!(movement.amount, d("1"));
-    assert_eq!(
-        last_payload(&engine.database_path(), "cash_movement")["authorised_by"],
-        serde_json::Value::Null
+    let refused = engine.shift_pay_out(d("1"), "stamps").unwrap_err();
+    assert_eq!(refused.code, ErrorCode::ManagerRequired);
+    assert!(
+        refused.message.contains("no manager"),
+        "{}",
+        refused.message
     );
+    let db = Connection::open(engine.database_path()).unwrap();
+    let movements: i64 = db
+        .query_row("SELECT COUNT(*) FROM cash_movements", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(movements, 0, "nothing of the refused pay-out was written");
+}
+
+fn hash(pin: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    argon2::Argon2::default()
+        .hash_password(pin.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+}
+
+fn server_user(id: i64, name: &str, role: Role, pin: Option<&str>, version: i64) -> Cashier {
+    Cashier {
+        id,
+        business_id: 1,
+        name: name.into(),
+        role,
+        pin_hash: pin.map(hash),
+        is_active: true,
+        version,
+        created_at: at(),
+        updated_at: at(),
+        deleted_at: None,
+    }
+}
+
+fn pull(engine: &Engine, set: ChangeSet<Cashier>) {
+    engine
+        .apply_changes(&ChangesResponse {
+            success: true,
+            data: ChangesData {
+                cashiers: Some(set),
+                ..ChangesData::default()
+            },
+            sync_token: "token-2".into(),
+            server_timestamp: at(),
+            has_more: false,
+            total_records: 1,
+        })
+        .unwrap();
+}
+
+#[test]
+fn pins_from_the_server_replace_the_tills_and_leave_with_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = till(dir.path());
+    // The server knows Sam with another PIN, a new manager Rita, and Alex without a PIN.
+    pull(
+        &engine,
+        ChangeSet {
+            created: vec![
+                server_user(12, "Rita", Role::Manager, Some("5555"), 1),
+                server_user(13, "Alex", Role::Cashier, None, 1),
+            ],
+            updated: vec![server_user(
+                SAM,
+                "Sam Smith",
+                Role::Cashier,
+                Some("2222"),
+                2,
+            )],
+            deleted: vec![],
+        },
+    );
+    let names: Vec<(i64, String)> = engine
+        .cashiers()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.user_id, c.name))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (MORGAN, "Morgan".to_string()),
+            (12, "Rita".to_string()),
+            (SAM, "Sam Smith".to_string())
+        ],
+        "Alex has no PIN anywhere"
+    );
+    assert_eq!(
+        engine.cashier_switch("1111").unwrap_err().code,
+        ErrorCode::WrongPin,
+        "the till's old PIN for Sam is replaced"
+    );
+    assert_eq!(engine.cashier_switch("2222").unwrap().name, "Sam Smith");
+    assert_eq!(engine.manager_authorise("5555").unwrap().user_id, 12);
+    engine.manager_authorisation_cancel();
+
+    // Promoted on the server without a PIN there: Morgan keeps the till's PIN with the new role.
+    pull(
+        &engine,
+        ChangeSet {
+            created: vec![],
+            updated: vec![server_user(MORGAN, "Morgan", Role::Cashier, None, 3)],
+            deleted: vec![],
+        },
+    );
+    assert_eq!(
+        engine.manager_authorise("9999").unwrap_err().code,
+        ErrorCode::WrongPin,
+        "no longer a manager"
+    );
+    assert_eq!(engine.cashier_switch("9999").unwrap().user_id, MORGAN);
+
+    // Sam, deactivated on the server while working the till, is switched out; Rita deleted.
+    engine.cashier_switch("2222").unwrap();
+    let mut gone = server_user(SAM, "Sam Smith", Role::Cashier, Some("2222"), 4);
+    gone.is_active = false;
+    pull(
+        &engine,
+        ChangeSet {
+            created: vec![],
+            updated: vec![gone],
+            deleted: vec![12],
+        },
+    );
+    assert_eq!(engine.active_cashier().unwrap().user_id, 7);
+    for pin in ["2222", "5555"] {
+        assert_eq!(
+            engine.cashier_switch(pin).unwrap_err().code,
+            ErrorCode::WrongPin
+        );
+    }
+    assert_eq!(engine.cashiers().unwrap().len(), 1);
 }

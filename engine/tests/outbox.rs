@@ -144,15 +144,36 @@ fn each_answer_gets_its_treatment_and_nothing_is_dropped() {
     assert_eq!(party_op.state, SyncState::Failed);
     assert_eq!(party_op.error_code.as_deref(), Some("VALIDATION_FAILED"));
     assert_eq!(party_op.last_error.as_deref(), Some("phone: too long"));
-    // B waits behind its party; C retries after a backoff; D is simply queued again.
+    // B cannot go without its party: failed with it, saying which operation and why (not
+    // left waiting unseen); C retries after a backoff; D is simply queued again.
     let state_of = |local_id| engine.sale(local_id).unwrap().sync_state;
-    assert_eq!(state_of(sale_b.local_id), SyncState::Queued);
+    assert_eq!(state_of(sale_b.local_id), SyncState::Failed);
+    let b_op = queue
+        .iter()
+        .find(|q| q.entity == "sale" && q.state == SyncState::Failed);
+    let b_op = b_op.unwrap();
+    assert_eq!(b_op.error_code.as_deref(), Some("DEPENDENCY_FAILED"));
+    assert_eq!(
+        b_op.last_error.as_deref(),
+        Some(
+            format!(
+                "waits for operation {} (new customer Bob), which the server rejected \
+                 (VALIDATION_FAILED: phone: too long)",
+                party_op.id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        engine.sale(sale_b.local_id).unwrap().sync_error,
+        b_op.last_error
+    );
     assert_eq!(state_of(sale_c.local_id), SyncState::Queued);
     assert_eq!(state_of(sale_d.local_id), SyncState::Queued);
     let status = engine.status();
-    assert_eq!((status.pending, status.failed), (3, 1));
+    assert_eq!((status.pending, status.failed), (2, 2));
 
-    // Right now nothing is ready: B sits behind a failed party, C and D wait their backoff.
+    // Right now nothing is ready: B is failed with its party, C and D wait their backoff.
     let (ids_now, _) = engine.prepare_batch(now).unwrap();
     assert!(ids_now.is_empty(), "{ids_now:?}");
     // Later C and D go again with the SAME keys; B still waits.
@@ -195,7 +216,8 @@ fn each_answer_gets_its_treatment_and_nothing_is_dropped() {
         "skipped (already there) counts as done"
     );
 
-    // A person fixes the party and retries it: the party and then B go out, in order.
+    // A person fixes the party and retries it: the party and then B (back in the queue with
+    // it) go out, in order.
     engine.queue_retry(party_op.id).unwrap();
     let (ids_retry, retried) = engine.prepare_batch(later).unwrap();
     assert_eq!(
@@ -261,6 +283,11 @@ fn each_answer_gets_its_treatment_and_nothing_is_dropped() {
             (
                 "retry".into(),
                 "retried by a person".into(),
+                "cashier@example.com".into()
+            ),
+            (
+                "retry".into(),
+                format!("retried with operation {}", party_op.id),
                 "cashier@example.com".into()
             ),
             (

@@ -254,7 +254,7 @@ fn printer_settings_are_checked_and_kept_in_the_local_file() {
 #[test]
 fn the_z_report_prints_with_its_cash_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     engine.shift_open(d("100.00")).unwrap();
     sell(&engine, "COLA0", "2", CASH, "5.00");
     engine.shift_pay_out(d("5.50"), "milk").unwrap();

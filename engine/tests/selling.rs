@@ -424,3 +424,62 @@ fn created(key: &str, server_id: i64) -> pos_protocol::sync::OperationResult {
         conflict: None,
     }
 }
+
+#[test]
+fn the_cart_being_rung_up_survives_a_restart_until_it_is_sold_held_or_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = seeded(dir.path());
+    engine.cart_add_code("COLA0", d("2")).unwrap();
+    engine.cart_add_code("BAN", d("1.25")).unwrap();
+    engine
+        .cart_set_discount(Discount::Percent(d("10")))
+        .unwrap();
+    engine
+        .cart_set_customer(Some(PartyRef::Server(50)))
+        .unwrap();
+    let before = engine.cart().unwrap();
+    drop(engine);
+
+    // The till stopped mid-sale: it opens with the same cart, priced the same.
+    let engine = open(dir.path());
+    let restored = engine.cart().unwrap();
+    assert_eq!(restored, before);
+    assert_eq!(restored.lines.len(), 2);
+    // A change refused by the pricing leaves the stored cart as it was.
+    assert!(engine.cart_set_quantity(1, d("0")).is_err());
+    drop(engine);
+    let engine = open(dir.path());
+    assert_eq!(engine.cart().unwrap(), before);
+
+    // Sold: the next start has an empty cart (the sale is never offered again).
+    let sale = engine
+        .complete_sale(PaymentInput {
+            payment_type_id: Some(1),
+            tendered: None,
+        })
+        .unwrap();
+    assert_eq!(sale.total, before.total);
+    drop(engine);
+    let engine = open(dir.path());
+    assert!(engine.cart().unwrap().lines.is_empty());
+
+    // Held: kept among the held carts only; cancelled: gone.
+    engine.cart_add_code("OJ1", d("1")).unwrap();
+    engine.hold_cart("Table 2").unwrap();
+    engine.cart_add_code("WATER", d("3")).unwrap();
+    drop(engine);
+    let engine = open(dir.path());
+    assert_eq!(engine.cart().unwrap().lines.len(), 1);
+    assert_eq!(engine.held_carts().unwrap().len(), 1);
+    engine.cart_clear().unwrap();
+    let held = engine.held_carts().unwrap()[0].id;
+    engine.resume_cart(held).unwrap();
+    drop(engine);
+    let engine = open(dir.path());
+    let resumed = engine.cart().unwrap();
+    assert_eq!(resumed.lines.len(), 1);
+    assert_eq!(resumed.lines[0].product_code.as_deref(), Some("OJ1"));
+    engine.cart_clear().unwrap();
+    drop(engine);
+    assert!(open(dir.path()).cart().unwrap().lines.is_empty());
+}

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use pos_protocol::auth::Role;
 use std::process::{Command, Output};
 
 fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
@@ -41,7 +42,7 @@ fn json(text: &str) -> serde_json::Value {
 #[test]
 fn a_shift_from_open_to_close_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    drop(seeded(dir.path()));
+    drop(seeded_by_manager(dir.path()));
     let dir = dir.path();
 
     assert!(refused(dir, &["shift", "report"]).contains("no_open_shift"));
@@ -123,7 +124,7 @@ fn a_shift_from_open_to_close_on_the_command_line() {
 #[test]
 fn returns_and_rescue_export_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    drop(seeded(dir.path()));
+    drop(seeded_by_manager(dir.path()));
     let dir = dir.path();
     let sale = ok(dir, &["sell", "--item", "COLA0:2", "--item", "WATER:1"]);
     let sale = sale.trim();
@@ -200,7 +201,7 @@ fn selling_without_a_shift_is_refused_when_the_business_requires_shifts() {
     let dir = tempfile::tempdir().unwrap();
     let mut rules = settings(true, false, 2);
     rules.shifts_required = true;
-    drop(seeded_with(dir.path(), rules));
+    drop(seeded_as(dir.path(), rules, Role::Manager));
     let dir = dir.path();
     let refusal = refused(dir, &["sell", "--item", "COLA0:1"]);
     assert!(refusal.contains("no_open_shift"), "{refusal}");

@@ -1,4 +1,5 @@
-//! Shifts, the cash drawer, returns and the rescue file on a real SQLite file.
+//! Shifts, the cash drawer, returns and the rescue file on a real SQLite file, on a till worked
+//! by a manager (who authorises returns and pay-outs themself; `cashiers.rs` covers cashiers).
 //! Run under `engine/scripts/with-keyring.sh` (the seeded session keeps its token there).
 
 mod common;
@@ -60,7 +61,7 @@ fn outbox(database: &std::path::Path) -> Vec<(String, String, serde_json::Value)
 #[test]
 fn x_and_z_reports_match_the_hand_computed_shift() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     let shift = engine.shift_open(d("100.00")).unwrap();
 
     // Cash: 2 × 1.20 + 15% VAT = 2.76, paid with 5.00 (2.24 change stays out of the figures).
@@ -252,7 +253,7 @@ fn shifts_required_refuses_selling_without_an_open_shift() {
 #[test]
 fn a_closed_shift_cannot_change() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     assert_eq!(
         engine.shift_report().unwrap_err().code,
         ErrorCode::NoOpenShift
@@ -308,7 +309,7 @@ fn a_closed_shift_cannot_change() {
 #[test]
 fn bad_cash_amounts_and_missing_reasons_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     assert!(engine
         .shift_open(d("-1"))
         .unwrap_err()
@@ -336,7 +337,7 @@ fn bad_cash_amounts_and_missing_reasons_are_named() {
 #[test]
 fn returns_never_exceed_what_is_left_and_put_the_stock_back() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     assert_eq!(shown_stock(&engine, "COLA0"), d("24"));
     engine.cart_add_code("COLA0", d("3")).unwrap();
     engine.cart_add_code("WATER", d("1")).unwrap();
@@ -455,7 +456,7 @@ fn returns_never_exceed_what_is_left_and_put_the_stock_back() {
 #[test]
 fn each_operation_and_its_outbox_row_commit_together() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     let db = Connection::open(engine.database_path()).unwrap();
     let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
 
@@ -532,7 +533,7 @@ fn each_operation_and_its_outbox_row_commit_together() {
 #[test]
 fn rescue_export_holds_every_unsynced_operation_with_a_checksum_and_no_token() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     engine.shift_open(d("10")).unwrap();
     engine.cart_add_code("COLA0", d("2")).unwrap();
     let sale = engine.complete_sale(PaymentInput::default()).unwrap();
@@ -616,7 +617,7 @@ fn rescue_export_holds_every_unsynced_operation_with_a_checksum_and_no_token() {
 #[test]
 fn money_back_is_never_more_than_was_paid_the_rest_comes_off_the_due() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     let alice = engine.customers("Alice").unwrap()[0].party_ref;
     // 2 × 2.49 + 5% VAT = 5.23, of which 2.00 paid and 3.23 left owing.
     engine.cart_add_code("OJ1", d("2")).unwrap();
@@ -708,7 +709,7 @@ fn a_version_4_file_with_a_sale_upgrades_and_takes_returns() {
         )
         .unwrap();
     }
-    let engine = seeded(dir.path());
+    let engine = seeded_by_manager(dir.path());
     engine.shift_open(d("10")).unwrap();
     let back = engine
         .return_sale("OFF-OLD-1", vec![item("COLA0", "1")], RefundInput::Cash)

@@ -25,11 +25,12 @@ pub enum EntityKind {
     Products,
     Stocks,
     Parties,
+    Cashiers,
 }
 
 impl EntityKind {
     /// In dependency order: a terminal applying them in this order never sees a dangling id.
-    pub const ALL: [EntityKind; 9] = [
+    pub const ALL: [EntityKind; 10] = [
         EntityKind::Categories,
         EntityKind::Brands,
         EntityKind::Units,
@@ -39,6 +40,7 @@ impl EntityKind {
         EntityKind::Products,
         EntityKind::Stocks,
         EntityKind::Parties,
+        EntityKind::Cashiers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +54,7 @@ impl EntityKind {
             EntityKind::Products => "products",
             EntityKind::Stocks => "stocks",
             EntityKind::Parties => "parties",
+            EntityKind::Cashiers => "cashiers",
         }
     }
 
@@ -267,6 +270,27 @@ pub struct Party {
     #[schema(value_type = f64)]
     pub opening_balance: Decimal,
     pub status: i32,
+    pub version: i64,
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_opt", default)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A person of the business as terminals mirror them: who may switch in at a till with a PIN,
+/// and whose PIN authorises what a cashier may not do alone. Only the PIN's Argon2 hash travels
+/// (`pin_hash`, null when no PIN is set); a deactivated or deleted user can no longer switch in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Cashier {
+    pub id: i64,
+    pub business_id: i64,
+    pub name: String,
+    pub role: crate::auth::Role,
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+    pub is_active: bool,
     pub version: i64,
     #[serde(with = "rfc3339")]
     pub created_at: DateTime<Utc>,

@@ -19,6 +19,9 @@ pub struct StaffUser {
     pub email: String,
     pub role: Role,
     pub is_active: bool,
+    /// A till PIN is set (the PIN itself, and its hash, are never shown).
+    #[serde(default)]
+    pub has_pin: bool,
     pub version: i64,
     #[serde(with = "rfc3339")]
     pub created_at: DateTime<Utc>,

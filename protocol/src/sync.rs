@@ -5,7 +5,7 @@
 //! on the server, so one malformed operation fails alone instead of failing its whole batch.
 
 use crate::entities::{
-    Brand, Category, Party, PaymentType, Product, Settings, Stock, Unit, Vat, Warehouse,
+    Brand, Cashier, Category, Party, PaymentType, Product, Settings, Stock, Unit, Vat, Warehouse,
 };
 use crate::money::{exact, exact_opt};
 use crate::time::{rfc3339, rfc3339_opt};
@@ -80,6 +80,8 @@ pub struct FullData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parties: Option<Vec<Party>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashiers: Option<Vec<Cashier>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
 }
 
@@ -145,6 +147,8 @@ pub struct ChangesData {
     pub stocks: Option<ChangeSet<Stock>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parties: Option<ChangeSet<Party>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashiers: Option<ChangeSet<Cashier>>,
     /// The whole settings object, only when it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,

@@ -15,7 +15,9 @@ use pos_protocol::auth::Role;
 use pos_protocol::error::ApiErrorBody;
 use pos_protocol::money::{exact, exact_opt};
 use pos_protocol::page::{PageQuery, Paged, Pagination};
-use pos_protocol::store_ops::{expected_cash, is_cash_payment_type, DenominationCount};
+use pos_protocol::store_ops::{
+    expected_cash, is_cash_payment_type, refund_share, DenominationCount,
+};
 use pos_protocol::time::{rfc3339, rfc3339_opt};
 use pos_protocol::DataResponse;
 use rust_decimal::Decimal;
@@ -102,6 +104,11 @@ pub struct ShiftReport {
     #[serde(with = "exact")]
     #[schema(value_type = f64)]
     pub refunds: Decimal,
+    /// VAT contained in the refunds: each returned quantity's share of its sale line's VAT,
+    /// priced by `refund_share` as the till prices it.
+    #[serde(with = "exact")]
+    #[schema(value_type = f64)]
+    pub refunds_vat: Decimal,
     pub by_payment_type: Vec<PaymentTypeTotals>,
     #[serde(with = "exact")]
     #[schema(value_type = f64)]
@@ -387,6 +394,67 @@ fn opt_int(v: &Value) -> Option<i64> {
     }
 }
 
+/// The VAT in the refunds of shift `shift_id`. A returned quantity's VAT is its share of the
+/// sale line's VAT given what was returned of the line before (`refund_share`, the till's rule),
+/// so every return of the lines this shift touched is walked in the order the server applied
+/// them, and the shares of this shift's returns are summed.
+async fn refunds_vat(tx: &mut dyn TxExec, business_id: i64, shift_id: i64) -> StoreResult<Decimal> {
+    let minor_units = match tx
+        .fetch_all(
+            "SELECT currency_minor_units FROM businesses WHERE id = $1",
+            &[Value::Int(Some(business_id))],
+            &[Column::Int],
+        )
+        .await?
+        .first()
+        .and_then(|r| r.first())
+    {
+        Some(Value::Int(Some(units))) => {
+            u32::try_from(*units).map_err(|_| corrupt("businesses"))?
+        }
+        _ => return Err(corrupt("businesses")),
+    };
+    let rows = tx
+        .fetch_all(
+            "SELECT r.shift_id, d.sale_detail_id, d.quantity, l.quantities, l.vat_amount \
+             FROM sale_return_details d \
+             JOIN sale_returns r ON r.id = d.sale_return_id \
+             JOIN sale_details l ON l.id = d.sale_detail_id \
+             WHERE r.business_id = $1 AND d.sale_detail_id IN ( \
+               SELECT d2.sale_detail_id FROM sale_return_details d2 \
+               JOIN sale_returns r2 ON r2.id = d2.sale_return_id \
+               WHERE r2.business_id = $1 AND r2.shift_id = $2) \
+             ORDER BY r.id, d.id",
+            &[Value::Int(Some(business_id)), Value::Int(Some(shift_id))],
+            &[
+                Column::Int,
+                Column::Int,
+                Column::Decimal,
+                Column::Decimal,
+                Column::Decimal,
+            ],
+        )
+        .await?;
+    // Per sale line: quantity returned and VAT refunded so far.
+    let mut before: HashMap<i64, (Decimal, Decimal)> = HashMap::new();
+    let mut total = Decimal::ZERO;
+    for row in &rows {
+        let (Some(return_shift), Some(line)) = (opt_int(&row[0]), opt_int(&row[1])) else {
+            return Err(corrupt("sale_return_details"));
+        };
+        let [quantity, sold, line_vat] =
+            <[Decimal; 3]>::try_from(decimals(row, 2)?).map_err(|_| corrupt("refunds vat"))?;
+        let (returned, refunded) = before.entry(line).or_default();
+        let vat = refund_share(line_vat, sold, *returned, *refunded, quantity, minor_units);
+        *returned += quantity;
+        *refunded += vat;
+        if return_shift == shift_id {
+            total += vat;
+        }
+    }
+    Ok(total)
+}
+
 /// The shift of the business and its report, from the rows that name it.
 pub async fn shift_report(
     tx: &mut dyn TxExec,
@@ -543,6 +611,8 @@ pub async fn shift_report(
         by_type(&mut by_payment_type, type_id, &name, cash).refunds += amount;
     }
 
+    let refunds_vat = refunds_vat(tx, business_id, id).await?;
+
     let (mut pay_ins, mut pay_outs) = (zero, zero);
     for row in tx
         .fetch_all(
@@ -577,6 +647,7 @@ pub async fn shift_report(
         due,
         refunds_count,
         refunds,
+        refunds_vat,
         by_payment_type,
         opening_float: shift.opening_float,
         cash_sales,

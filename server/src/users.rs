@@ -32,9 +32,9 @@ use crate::store::tx::SyncTx;
 use crate::store::{Column, StoreError, StoreResult, TxExec, Value};
 use crate::AppState;
 
-const COLUMNS: &str =
-    "id, business_id, name, email, role, is_active, version, created_at, updated_at, deleted_at";
-const READ: [Column; 10] = [
+const COLUMNS: &str = "id, business_id, name, email, role, is_active, version, created_at, \
+     updated_at, deleted_at, pin_hash";
+const READ: [Column; 11] = [
     Column::Int,
     Column::Int,
     Column::Text,
@@ -45,6 +45,7 @@ const READ: [Column; 10] = [
     Column::Time,
     Column::Time,
     Column::Time,
+    Column::Text,
 ];
 const NAME_MAX: usize = 255;
 const EMAIL_MAX: usize = 255;
@@ -72,6 +73,7 @@ fn decode(row: Vec<Value>) -> StoreResult<StaffUser> {
         email: text(3)?,
         role: Role::parse(&text(4)?).ok_or_else(corrupt)?,
         is_active: matches!(row.get(5), Some(Value::Bool(Some(true)))),
+        has_pin: matches!(row.get(10), Some(Value::Text(Some(_)))),
         version: int(6)?,
         created_at: time(7)?.ok_or_else(corrupt)?,
         updated_at: time(8)?.ok_or_else(corrupt)?,
@@ -170,6 +172,10 @@ pub struct UserInput {
     /// `owner`, `manager` or `cashier` (default `cashier` on create).
     pub role: Option<Role>,
     pub is_active: Option<bool>,
+    /// A till PIN, 4 to 6 digits, unique among the business's active staff: kept only as an
+    /// Argon2 hash, which terminals mirror so the person can switch in (and a manager
+    /// authorise) offline. Never shown again.
+    pub pin: Option<String>,
     /// On update: the version the change is based on (or `X-Entity-Version`).
     pub version: Option<i64>,
 }
@@ -259,6 +265,55 @@ async fn hash(password: Option<String>) -> ApiResult<Option<String>> {
             .map(Some)
             .map_err(ApiError::internal),
     }
+}
+
+/// A till PIN: 4 to 6 digits.
+fn check_pin(pin: Option<String>) -> ApiResult<Option<String>> {
+    match pin {
+        Some(pin) if !(4..=6).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(ApiError::invalid_field("pin", "must be 4 to 6 digits"))
+        }
+        pin => Ok(pin),
+    }
+}
+
+/// The PIN's hash, refused when another active person of the business has the same PIN: at a
+/// till the PIN alone says who switches in.
+async fn pin_hash(
+    exec: &mut dyn TxExec,
+    business_id: i64,
+    user_id: i64,
+    pin: Option<String>,
+) -> ApiResult<Option<String>> {
+    let Some(pin) = pin else {
+        return Ok(None);
+    };
+    let others: Vec<String> = exec
+        .fetch_all(
+            "SELECT pin_hash FROM users WHERE business_id = $1 AND id <> $2 \
+             AND pin_hash IS NOT NULL AND is_active = $3 AND deleted_at IS NULL",
+            &[int(business_id), int(user_id), Value::Bool(Some(true))],
+            &[Column::Text],
+        )
+        .await?
+        .into_iter()
+        .filter_map(|row| match row.into_iter().next() {
+            Some(Value::Text(Some(hash))) => Some(hash),
+            _ => None,
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        if others.iter().any(|hash| password_matches(&pin, hash)) {
+            return Err(ApiError::invalid_field(
+                "pin",
+                "another person of the business has this PIN; choose another",
+            ));
+        }
+        hash_password(&pin).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map(Some)
 }
 
 /// A manager manages cashiers and managers; only an owner touches owners.
@@ -369,17 +424,20 @@ pub async fn create(
     let role = input.role.unwrap_or(Role::Cashier);
     may_manage(&user, role, Some(role))?;
     let checked = check_fields(input.name, input.email, input.password, true)?;
+    let pin = check_pin(input.pin)?;
     let password_hash = hash(checked.password).await?;
     let now = pos_protocol::time::now();
     let mut tx = SyncTx::new(state.store.begin_write().await?);
     lock_business(tx.exec(), user.business_id).await?;
     taken_check(tx.exec(), checked.email.as_deref(), 0).await?;
+    let pin_hash = pin_hash(tx.exec(), user.business_id, 0, pin).await?;
     let created = tx
         .exec()
         .fetch_all(
             &format!(
                 "INSERT INTO users (business_id, name, email, role, password_hash, is_active, version, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING {COLUMNS}"
+                 created_at, updated_at, pin_hash) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8) \
+                 RETURNING {COLUMNS}"
             ),
             &[
                 int(user.business_id),
@@ -389,6 +447,7 @@ pub async fn create(
                 Value::Text(password_hash),
                 Value::Bool(Some(input.is_active.unwrap_or(true))),
                 Value::Time(Some(now)),
+                Value::Text(pin_hash),
             ],
             &READ,
         )
@@ -431,6 +490,7 @@ async fn update(
     let expected = expected_version(user, headers, Some(&body))?;
     let input: UserInput = from_value(JsonValue::Object(body))?;
     let checked = check_fields(input.name, input.email, input.password, false)?;
+    let pin = check_pin(input.pin)?;
     let password_hash = hash(checked.password).await?;
     let now = pos_protocol::time::now();
     let mut tx = SyncTx::new(state.store.begin_write().await?);
@@ -464,13 +524,15 @@ async fn update(
     if checked.email.as_deref() != Some(current.email.as_str()) {
         taken_check(tx.exec(), checked.email.as_deref(), id).await?;
     }
+    let pin_hash = pin_hash(tx.exec(), user.business_id, id, pin).await?;
     let updated = tx
         .exec()
         .fetch_all(
             &format!(
                 "UPDATE users SET name = COALESCE($3, name), email = COALESCE($4, email), role = $5, \
                  is_active = $6, password_hash = COALESCE($7, password_hash), version = version + 1, \
-                 updated_at = $8 WHERE business_id = $1 AND id = $2 RETURNING {COLUMNS}"
+                 updated_at = $8, pin_hash = COALESCE($9, pin_hash) \
+                 WHERE business_id = $1 AND id = $2 RETURNING {COLUMNS}"
             ),
             &[
                 int(user.business_id),
@@ -481,6 +543,7 @@ async fn update(
                 Value::Bool(Some(is_active)),
                 Value::Text(password_hash.clone()),
                 Value::Time(Some(now)),
+                Value::Text(pin_hash),
             ],
             &READ,
         )

@@ -873,6 +873,133 @@ async fn dashboard_figures(backend: Backend) {
     assert!(answer["errors"]["party_id"].is_array());
 }
 
+async fn till_pins_are_hashed_and_reach_terminals_of_their_business_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.sign_in("owner@demo.test").await;
+    let manager = server.sign_in("manager@demo.test").await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let (full_status, full) = call(
+        &server,
+        Method::GET,
+        "/api/v1/sync/full?entities=cashiers",
+        &cashier,
+        None,
+    )
+    .await;
+    assert_eq!(full_status, 200, "{full}");
+    let token = full["sync_token"].as_str().unwrap().to_string();
+    let staff = full["data"]["cashiers"].as_array().unwrap();
+    assert_eq!(staff.len(), 3, "the business's three people: {full}");
+    assert!(staff.iter().all(|u| u["pin_hash"].is_null()
+        && u.get("email").is_none()
+        && u.get("password_hash").is_none()));
+
+    let (manager_id, version) = user_id(&server, &owner, "manager@demo.test").await;
+    let item = format!("{USERS}/{manager_id}");
+    for bad in ["123", "1234567", "12 4", "١٢٣٤"] {
+        let (status, answer) = call(
+            &server,
+            Method::PATCH,
+            &item,
+            &owner,
+            Some(json!({"version": version, "pin": bad})),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}: {answer}");
+        assert!(answer["errors"]["pin"].is_array(), "{answer}");
+    }
+    let (status, answer) = call(
+        &server,
+        Method::PATCH,
+        &item,
+        &owner,
+        Some(json!({"version": version, "pin": "1357"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["has_pin"], true);
+    assert!(!answer.to_string().contains("1357") && !answer.to_string().contains("argon2"));
+    // Only an owner touches an owner, PIN included; the same PIN twice is refused.
+    let (owner_id, owner_version) = user_id(&server, &owner, "owner@demo.test").await;
+    let (status, _) = call(
+        &server,
+        Method::PATCH,
+        &format!("{USERS}/{owner_id}"),
+        &manager,
+        Some(json!({"version": owner_version, "pin": "2468"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (cashier_id, cashier_version) = user_id(&server, &owner, "cashier@demo.test").await;
+    let (status, answer) = call(
+        &server,
+        Method::PATCH,
+        &format!("{USERS}/{cashier_id}"),
+        &manager,
+        Some(json!({"version": cashier_version, "pin": "1357"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["errors"]["pin"].is_array(), "{answer}");
+    let (status, _) = call(
+        &server,
+        Method::PATCH,
+        &format!("{USERS}/{cashier_id}"),
+        &manager,
+        Some(json!({"version": cashier_version, "pin": "024680"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Terminals get the new hashes (never the PINs) through changes, with the roles.
+    let (status, changes) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/sync/changes?entities=cashiers&sync_token={token}"),
+        &cashier,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{changes}");
+    let updated = changes["data"]["cashiers"]["updated"].as_array().unwrap();
+    let mut seen: Vec<(i64, String)> = updated
+        .iter()
+        .map(|u| {
+            let hash = u["pin_hash"].as_str().unwrap_or_default();
+            assert!(hash.starts_with("$argon2"), "{u}");
+            (
+                u["id"].as_i64().unwrap(),
+                u["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec![
+        (manager_id, "manager".to_string()),
+        (cashier_id, "cashier".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert!(!changes.to_string().contains("1357"));
+
+    // Another business sees none of these people.
+    let other = server.sign_in("owner@other.test").await;
+    let (status, theirs) = call(
+        &server,
+        Method::GET,
+        "/api/v1/sync/full?entities=cashiers",
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let theirs = theirs["data"]["cashiers"].as_array().unwrap();
+    assert!(!theirs.is_empty());
+    assert!(theirs
+        .iter()
+        .all(|u| u["id"] != manager_id && u["id"] != cashier_id && u["id"] != owner_id));
+}
+
 on_both_databases!(
     the_last_owner_cannot_be_locked_out,
     roles_decide_who_manages_staff,
@@ -882,4 +1009,5 @@ on_both_databases!(
     variants_belong_to_their_product,
     batches_by_expiry,
     dashboard_figures,
+    till_pins_are_hashed_and_reach_terminals_of_their_business_only,
 );

@@ -223,6 +223,7 @@ pub fn catalog_page(settings: Settings) -> FullResponse {
                 stock(105, 14, "3", "1.10"),
             ]),
             parties: Some(vec![party(50, "Alice Martin", "0")]),
+            cashiers: None,
             settings: Some(settings),
         },
         sync_token: "token-1".into(),
@@ -255,16 +256,24 @@ pub fn seeded(dir: &std::path::Path) -> Engine {
 }
 
 pub fn seeded_with(dir: &std::path::Path, settings: Settings) -> Engine {
+    seeded_as(dir, settings, Role::Cashier)
+}
+
+/// The demo till signed in by a manager (user 7), who authorises returns, pay-outs and
+/// no-sale drawer openings themself.
+pub fn seeded_by_manager(dir: &std::path::Path) -> Engine {
+    seeded_as(dir, settings(true, false, 2), Role::Manager)
+}
+
+pub fn seeded_as(dir: &std::path::Path, settings: Settings, role: Role) -> Engine {
     let engine = open(dir);
     engine
         .apply_full_page(&catalog_page(settings), None)
         .unwrap();
+    let mut sign_in = sign_in_data("test-token-0123456789");
+    sign_in.user.role = role;
     engine
-        .adopt_session(
-            "http://127.0.0.1:9",
-            sign_in_data("test-token-0123456789"),
-            None,
-        )
+        .adopt_session("http://127.0.0.1:9", sign_in, None)
         .unwrap();
     engine
 }

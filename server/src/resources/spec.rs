@@ -297,6 +297,25 @@ pub static PARTIES: ResourceSpec = ResourceSpec {
     with_stock_total: false,
 };
 
+/// The business's people as terminals mirror them (read only through sync; staff are managed
+/// by `users.rs`): name, role and the PIN's Argon2 hash, never the password's.
+pub static CASHIERS: ResourceSpec = ResourceSpec {
+    table: "users",
+    entity_type: "cashier",
+    label: "Cashier",
+    fields: &[
+        Field::text("name", "name", NAME).required(),
+        Field::choice("role", "role", &["owner", "manager", "cashier"]).required(),
+        Field::text("pin_hash", "pin_hash", NAME)
+            .optional()
+            .derived(),
+        Field::boolean("is_active", "is_active"),
+    ],
+    write_role: Role::Owner,
+    initial_copies: &[],
+    with_stock_total: false,
+};
+
 pub static VARIANTS: ResourceSpec = ResourceSpec {
     table: "product_variants",
     entity_type: "variant",

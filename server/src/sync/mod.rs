@@ -145,6 +145,7 @@ fn spec_of(kind: EntityKind) -> &'static ResourceSpec {
         EntityKind::Products => &spec::PRODUCTS,
         EntityKind::Stocks => &spec::STOCKS,
         EntityKind::Parties => &spec::PARTIES,
+        EntityKind::Cashiers => &spec::CASHIERS,
     }
 }
 
@@ -193,6 +194,7 @@ fn put_full(data: &mut FullData, kind: EntityKind, records: Vec<Record>) -> ApiR
         EntityKind::Products => data.products = Some(typed_all(spec, records)?),
         EntityKind::Stocks => data.stocks = Some(typed_all(spec, records)?),
         EntityKind::Parties => data.parties = Some(typed_all(spec, records)?),
+        EntityKind::Cashiers => data.cashiers = Some(typed_all(spec, records)?),
     }
     Ok(())
 }
@@ -430,6 +432,7 @@ fn put_changes(data: &mut ChangesData, kind: EntityKind, records: Vec<Record>) -
         EntityKind::Products => data.products = Some(change_set(spec, records)?),
         EntityKind::Stocks => data.stocks = Some(change_set(spec, records)?),
         EntityKind::Parties => data.parties = Some(change_set(spec, records)?),
+        EntityKind::Cashiers => data.cashiers = Some(change_set(spec, records)?),
     }
     Ok(())
 }
