@@ -118,32 +118,36 @@ after(async () => {
   await stopServer();
 });
 
-test("a cashier signs in, sells by scanner and keyboard, sells offline, and every sale reaches the server once", async () => {
+/** Runs a scenario; on failure keeps what the window showed for whoever reads it. */
+async function keepingTheWindowOnFailure(name, scenario) {
   try {
-    await sellAndSync();
+    await scenario();
   } catch (e) {
-    // Keep what the window showed for whoever reads the failure.
+    const file = join(WORK, `failure-${name}.png`);
     const png = await driver.screenshot().catch(() => null);
-    if (png) writeFileSync(join(WORK, "failure.png"), Buffer.from(png, "base64"));
+    if (png) writeFileSync(file, Buffer.from(png, "base64"));
     const text = await driver.execute("return document.body.innerText").catch(() => "?");
     const keys = await driver.execute("return JSON.stringify(window.__keys ?? [])").catch(() => "?");
     console.error(`key presses seen by the window (key, ms): ${keys}`);
-    console.error(`window text at failure:\n${text}\n(screenshot: ${join(WORK, "failure.png")})`);
+    console.error(`window text at failure:\n${text}\n(screenshot: ${file})`);
     throw e;
   }
-});
+}
+
+test("a cashier signs in, sells by scanner and keyboard, sells offline, and every sale reaches the server once", () =>
+  keepingTheWindowOnFailure("sell", sellAndSync));
+
+test("a shift with a float, a cash sale and its return closes with the expected cash, and the server's report agrees", () =>
+  keepingTheWindowOnFailure("shift", shiftWithReturn));
 
 async function sellAndSync() {
   // First start: server address, account, till name.
-  const serverField = await driver.waitFor('input[name="server"]');
-  await driver.clear(serverField);
-  await driver.type(serverField, serverUrl);
   // The webview keeps what earlier runs typed (local storage lives outside the data folder).
-  for (const [name, value] of [["email", "cashier@demo.test"], ["password", "demo-pass-1"], ["device", "Counter 1"]]) {
-    const field = await driver.waitFor(`input[name="${name}"]`);
-    await driver.clear(field);
-    await driver.type(field, value);
+  for (const [name, value] of [["server", serverUrl], ["email", "cashier@demo.test"], ["password", "demo-pass-1"], ["device", "Counter 1"]]) {
+    await driver.fill(await driver.waitFor(`input[name="${name}"]`), value);
   }
+  const device = await driver.execute('return document.querySelector("input[name=device]").value');
+  assert.equal(device, "Counter 1");
   await driver.click(await driver.waitFor('[data-testid="signin"]'));
   await driver.waitFor('[data-testid="search"]', { timeoutMs: 60000 });
   await driver.waitForText('[data-testid="online-state"]', (t) => t === "Online");
@@ -218,4 +222,123 @@ async function sellAndSync() {
   await driver.keys(KEY.F6);
   await driver.waitForText('[data-testid="sales-table"]', (t) => t.includes(offlineInvoice) && t.includes(firstInvoice));
   await screenshot("sales-history.png");
+}
+
+/** An amount as the screen shows it (`$1,234.50`, `-$0.50`, `1.234,50 €` is not used here) in
+ * cents, exactly: no floating point between the screen and the comparison. */
+function centsOnScreen(text) {
+  const m = /(-?)[^\d-]*([\d,]+)\.(\d{2})\b/.exec(text);
+  assert.ok(m, `no amount in "${text}"`);
+  return BigInt(m[1] + m[2].replace(/,/g, "") + m[3]);
+}
+
+/** An amount as the server's JSON gives it (an exact number, at most 2 decimals here) in cents. */
+function centsOnServer(value) {
+  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(String(value));
+  assert.ok(m, `the server sent "${value}" as an amount`);
+  return BigInt(m[1] + m[2] + (m[3] ?? "").padEnd(2, "0"));
+}
+
+/** Cents as a cashier types them. */
+function typed(cents) {
+  const sign = cents < 0n ? "-" : "";
+  const abs = cents < 0n ? -cents : cents;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`;
+}
+
+async function serverApi(path, token) {
+  const res = await fetch(`${serverUrl}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json();
+  assert.equal(res.status, 200, `GET ${path}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function shiftWithReturn() {
+  // F11: open the shift with the float counted in the drawer.
+  const floatCents = 15000n;
+  await driver.keys(KEY.F11);
+  await driver.type(await driver.waitFor('[data-testid="shift-float"]'), typed(floatCents));
+  await driver.click(await driver.waitFor('[data-testid="shift-open"]'));
+  await driver.waitFor('[data-testid="x-report"]');
+
+  // Two items, paid in cash.
+  await driver.keys(KEY.F1);
+  await driver.waitFor('[data-testid="search"]');
+  await scan(demoBarcode(3));
+  await driver.waitFor('[data-testid="cart-line"]', { count: 1 });
+  await scan(demoBarcode(4));
+  await driver.waitFor('[data-testid="cart-line"]', { count: 2 });
+  await driver.keys(KEY.F12);
+  await driver.click(await driver.waitFor('[data-testid="payment-type-Cash"]'));
+  const saleCents = centsOnScreen(await driver.text(await driver.waitFor('[data-testid="payment-total"]')));
+  await driver.click(await driver.waitFor('[data-testid="complete-sale"]'));
+  await driver.waitFor('[data-testid="receipt"]');
+  const invoice = (await driver.text(await driver.waitFor('[data-testid="offline-invoice"]'))).trim();
+  await driver.keys(KEY.Enter);
+
+  // F6, the sale, Shift+F6: its first line comes back, refunded in cash.
+  await driver.keys(KEY.F6);
+  await driver.waitForText('[data-testid="sales-table"]', (t) => t.includes(invoice));
+  // A row opens on a click in one of its cells (WebKit does not click a <tr> itself).
+  let cell = null;
+  for (const c of await driver.findAll('[data-testid="sale-row"] td:nth-child(2)')) {
+    if ((await driver.text(c)).trim() === invoice) cell = c;
+  }
+  assert.ok(cell, `${invoice} is in the sales history`);
+  await driver.click(cell);
+  await driver.waitFor('[data-testid="start-return"]');
+  await driver.chord(KEY.Shift, KEY.F6);
+  await driver.waitFor('[data-testid="return-dialog"]');
+  const [[, sold, , lineTotal]] = await driver.execute(
+    'return [...document.querySelectorAll(".return-lines tbody tr")].map((r) => [...r.cells].map((c) => c.innerText))',
+  );
+  await driver.type(await driver.waitFor('[data-testid="return-qty-1"]'), sold.trim());
+  await driver.click(await driver.waitFor('[data-testid="return-submit"]'));
+  const refundMessage = await driver.waitForText('[data-testid="message"]', (t) => t.startsWith("Refund"));
+  assert.match(refundMessage, /\(cash\)/);
+  const refundCents = centsOnScreen(refundMessage);
+  assert.equal(refundCents, centsOnScreen(lineTotal), "the whole first line comes back at its line total");
+  assert.ok(refundCents > 0n && refundCents < saleCents);
+  await driver.keys(KEY.Escape);
+
+  // F11: the X report already expects the float plus the sale less the refund.
+  const expectedCents = floatCents + saleCents - refundCents;
+  await driver.keys(KEY.F11);
+  await driver.waitFor('[data-testid="x-report"]');
+  assert.equal(centsOnScreen(await driver.text(await driver.waitFor('[data-testid="expected-cash"]'))), expectedCents);
+
+  // Close, counting 50 cents short; the second press confirms.
+  const countedCents = expectedCents - 50n;
+  await driver.type(await driver.waitFor('[data-testid="shift-counted"]'), typed(countedCents));
+  await driver.click(await driver.waitFor('[data-testid="shift-close"]'));
+  await driver.waitForText('[data-testid="shift-close"]', (t) => t.includes("Close it now"));
+  await driver.click(await driver.waitFor('[data-testid="shift-close"]'));
+  await driver.waitFor('[data-testid="z-report"]');
+  const zExpected = centsOnScreen(await driver.text(await driver.waitFor('[data-testid="expected-cash"]')));
+  const zDifference = centsOnScreen(await driver.text(await driver.waitFor('[data-testid="difference"]')));
+  assert.equal(zExpected, expectedCents, `expected cash = float ${typed(floatCents)} + sale ${typed(saleCents)} − refund ${typed(refundCents)}`);
+  assert.equal(zDifference, countedCents - expectedCents);
+  assert.match(await driver.text(await driver.waitFor('[data-testid="z-report"]')), /short/);
+  await screenshot("z-report.png");
+
+  // Synced, the server's report of that shift equals the till's Z report.
+  await driver.keys(KEY.F9);
+  await driver.click(await driver.waitFor('[data-testid="sync-now"]'));
+  await waitForPending(0);
+  const signIn = await fetch(`${serverUrl}/api/v1/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "manager@demo.test", password: "demo-pass-1" }),
+  }).then((r) => r.json());
+  const token = signIn.data.token;
+  const closed = await serverApi("/shifts?status=closed", token);
+  assert.equal(closed.data.length, 1, "one closed shift on the server");
+  const { report } = (await serverApi(`/shifts/${closed.data[0].id}`, token)).data;
+  assert.equal(report.kind, "z");
+  assert.equal(centsOnServer(report.opening_float), floatCents);
+  assert.equal(centsOnServer(report.cash_sales), saleCents);
+  assert.equal(centsOnServer(report.cash_refunds), refundCents);
+  assert.equal(centsOnServer(report.expected_cash), zExpected);
+  assert.equal(centsOnServer(report.counted_cash), countedCents);
+  assert.equal(centsOnServer(report.difference), zDifference);
 }

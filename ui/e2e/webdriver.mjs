@@ -1,6 +1,18 @@
 // A small WebDriver client over fetch: just what the app's end-to-end test needs.
 
-const KEY = { Shift: "\uE008", Enter: "\uE007", Escape: "\uE00C", F2: "\uE032", F6: "\uE036", F9: "\uE039", F12: "\uE03C", F1: "\uE031" };
+const KEY = {
+  Backspace: "\uE003",
+  Control: "\uE009",
+  Shift: "\uE008",
+  Enter: "\uE007",
+  Escape: "\uE00C",
+  F1: "\uE031",
+  F2: "\uE032",
+  F6: "\uE036",
+  F9: "\uE039",
+  F11: "\uE03B",
+  F12: "\uE03C",
+};
 export { KEY };
 
 export class WebDriver {
@@ -90,6 +102,15 @@ export class WebDriver {
     return this.request("POST", this.s(`/element/${el}/value`), { text });
   }
 
+  /** Replaces a field's text the way a person does: select all, delete, type. (WebDriver's
+   * clear() empties the element behind React's back, so the app kept the old text.) */
+  async fill(el, text) {
+    await this.click(el);
+    await this.chord(KEY.Control, "a");
+    await this.keys(KEY.Backspace);
+    await this.type(el, text);
+  }
+
   execute(script, args = []) {
     return this.request("POST", this.s("/execute/sync"), { script, args });
   }
@@ -103,6 +124,23 @@ export class WebDriver {
     }
     await this.request("POST", this.s("/actions"), { actions: [{ type: "key", id: "keyboard", actions }] });
     await this.request("DELETE", this.s("/actions"));
+  }
+
+  /** Presses `key` while `modifier` is held down (Shift+F6). */
+  async chord(modifier, key) {
+    const actions = [
+      { type: "keyDown", value: modifier },
+      { type: "keyDown", value: key },
+      { type: "keyUp", value: key },
+      { type: "keyUp", value: modifier },
+    ];
+    await this.request("POST", this.s("/actions"), { actions: [{ type: "key", id: "keyboard", actions }] });
+    await this.request("DELETE", this.s("/actions"));
+  }
+
+  /** Runs `script` in the page; it ends by calling its last argument with the result. */
+  executeAsync(script, args = []) {
+    return this.request("POST", this.s("/execute/async"), { script, args });
   }
 
   /** The page as a PNG (base64). */

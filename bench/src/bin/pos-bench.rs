@@ -67,6 +67,13 @@ enum Internal {
         #[arg(long)]
         seed: u64,
     },
+    /// Fills a till's data folder with the seeded catalog through the engine's full-download
+    /// path and signs a cashier in (no server; the till is offline), then leaves it for the
+    /// desktop app's cold-start measurement (scripts/bench-app-start.sh).
+    PrepareTill {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 /// What one fresh process measured.
@@ -92,6 +99,7 @@ fn main() -> Result<()> {
             products,
             seed,
         }) => cold_start_child(data_dir, products, seed),
+        Some(Internal::PrepareTill { ref data_dir }) => prepare_till(data_dir, &args),
         None => run(&args),
     }
 }
@@ -457,6 +465,27 @@ fn print_report(
         worst(|o| o.after_work.rss_kib) as f64 / 1024.0,
         worst(|o| o.after_work.peak_kib) as f64 / 1024.0,
     );
+}
+
+fn prepare_till(data_dir: &std::path::Path, args: &Args) -> Result<()> {
+    fixture::use_file_credentials();
+    let dataset = Dataset::new(DatasetConfig {
+        seed: args.seed,
+        products: args.products,
+        parties: args.parties,
+        ..DatasetConfig::default()
+    });
+    let engine = fixture::open_engine(data_dir)?;
+    let load = fixture::load_full_download(&engine, &dataset, args.page_size)?;
+    fixture::sign_in(&engine, &dataset)?;
+    eprintln!(
+        "{} records in {} pages loaded into {} in {:.1} s",
+        load.records,
+        load.pages,
+        data_dir.display(),
+        load.apply.as_secs_f64()
+    );
+    Ok(())
 }
 
 fn cold_start_child(data_dir: &std::path::Path, products: u32, seed: u64) -> Result<()> {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, type QueuedOperation } from "../api";
+import { api, EngineError, type QueuedOperation } from "../api";
 import { SyncBadge } from "../components/SyncBadge";
 import { useApp } from "../context";
 import { formatTime } from "../format";
@@ -21,7 +21,12 @@ export function SyncPanel() {
       const r = await api.syncNow();
       notify(`Sent ${r.pushed}, confirmed ${r.acknowledged}, refused ${r.rejected}, received ${r.pulled_records} updates.`, "info");
     } catch (e) {
-      notify(e);
+      // Offline is a state the till works in, not a failure: nothing is lost and it says so.
+      if (e instanceof EngineError && e.code === "server_unreachable") {
+        notify("The server cannot be reached. The till keeps selling; what waits is sent when it is back.", "info");
+      } else {
+        notify(e);
+      }
     } finally {
       setBusy(false);
       void load();
@@ -77,7 +82,7 @@ export function SyncPanel() {
           <strong className="small">{formatTime(status?.last_sync_at ?? null)}</strong>
         </div>
       </div>
-      {status?.last_error && <p className="error">Last problem: {status.last_error}</p>}
+      {status?.last_error && <p className={status.online ? "error" : "muted"}>Last problem: {status.last_error}</p>}
       <button className="big primary" onClick={syncNow} disabled={busy} data-testid="sync-now">
         {busy ? "Syncing…" : "Sync now"}
       </button>
