@@ -110,6 +110,7 @@ before(async () => {
   const seed = spawnSync(SERVER_BIN, ["--database-url", DATABASE_URL, "seed-demo", "--products", "60"], { encoding: "utf8" });
   assert.equal(seed.status, 0, `seed-demo failed: ${seed.stderr}`);
   await startServer();
+  await giveTheManagerAPin();
   await driver.start(APP_BIN, ["--data-dir", join(WORK, "till")]);
 });
 
@@ -246,6 +247,33 @@ function typed(cents) {
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`;
 }
 
+async function signInToServer(email) {
+  const signIn = await fetch(`${serverUrl}/api/v1/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: "demo-pass-1" }),
+  }).then((r) => r.json());
+  return signIn.data.token;
+}
+
+/** The manager's till PIN, which a cashier's return needs. */
+const MANAGER_PIN = "2468";
+
+/** The owner gives the manager a till PIN in the back office, as a shop does before its first
+ * shift; the till mirrors its hash when it signs in. */
+async function giveTheManagerAPin() {
+  const token = await signInToServer("owner@demo.test");
+  const users = await serverApi("/users?per_page=100", token);
+  const manager = users.data.find((u) => u.email === "manager@demo.test");
+  assert.ok(manager, "the demo business has a manager");
+  const res = await fetch(`${serverUrl}/api/v1/users/${manager.id}`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ pin: MANAGER_PIN, version: manager.version }),
+  });
+  assert.equal(res.status, 200, `setting the manager's PIN: ${await res.text()}`);
+}
+
 async function serverApi(path, token) {
   const res = await fetch(`${serverUrl}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.json();
@@ -294,6 +322,9 @@ async function shiftWithReturn() {
   );
   await driver.type(await driver.waitFor('[data-testid="return-qty-1"]'), sold.trim());
   await driver.click(await driver.waitFor('[data-testid="return-submit"]'));
+  // A cashier may not refund alone: the manager authorises it with their PIN, offline.
+  await driver.type(await driver.waitFor('[data-testid="manager-pin"]'), MANAGER_PIN);
+  await driver.keys(KEY.Enter);
   const refundMessage = await driver.waitForText('[data-testid="message"]', (t) => t.startsWith("Refund"));
   assert.match(refundMessage, /\(cash\)/);
   const refundCents = centsOnScreen(refundMessage);
@@ -325,12 +356,7 @@ async function shiftWithReturn() {
   await driver.keys(KEY.F9);
   await driver.click(await driver.waitFor('[data-testid="sync-now"]'));
   await waitForPending(0);
-  const signIn = await fetch(`${serverUrl}/api/v1/sign-in`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: "manager@demo.test", password: "demo-pass-1" }),
-  }).then((r) => r.json());
-  const token = signIn.data.token;
+  const token = await signInToServer("manager@demo.test");
   const closed = await serverApi("/shifts?status=closed", token);
   assert.equal(closed.data.length, 1, "one closed shift on the server");
   const { report } = (await serverApi(`/shifts/${closed.data[0].id}`, token)).data;
