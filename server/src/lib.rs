@@ -63,6 +63,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub sign_in_limiter: Arc<SignInLimiter>,
+    pub sale_turns: Arc<sync::batch::SaleTurns>,
 }
 
 impl AppState {
@@ -76,6 +77,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             sign_in_limiter,
+            sale_turns: Arc::default(),
         }
     }
 }

@@ -252,6 +252,104 @@ async fn local_ids_resolve_and_failures_fail_dependants(backend: Backend) {
     assert_eq!(body["results"][0]["error_code"], "PARTY_NOT_FOUND");
 }
 
+/// Sales share a transaction, but each stays atomic on its own: a sale that fails half way
+/// (after creating its new party, on its second line) leaves nothing behind and takes no
+/// invoice number; the sales around it commit; only it and what depends on it are rejected.
+async fn a_failing_sale_in_the_middle_fails_alone(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let before = server.scalar("SELECT COUNT(*) FROM parties").await;
+    let audited = server
+        .scalar("SELECT COUNT(*) FROM offline_audit_logs")
+        .await;
+    let mut broken = credit_sale(
+        "mid-b",
+        "ref-mid-b",
+        "s-b",
+        json!({"new_party": {"local_id": "p-b", "name": "Half Way Hal"}}),
+        1,
+    );
+    broken["data"]["products"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"line_no": 2, "stock_id": 999_999, "quantities": 1, "price": 0.5}));
+    let operations = json!([
+        credit_sale("mid-a", "ref-mid-a", "s-a", json!({"party_id": 1}), 2),
+        broken,
+        credit_sale("mid-d", "ref-mid-d", "s-d", json!({"party_local_id": "p-b"}), 1),
+        credit_sale("mid-c", "ref-mid-c", "s-c", json!({"party_id": 1}), 3),
+        {"idempotency_key": "mid-due", "entity": "due_collection", "action": "create",
+         "data": {"local_id": "d-1", "sale_local_id": "s-b", "amount": 0.5}},
+    ]);
+    let (status, body) = send(&server, &cashier, "till-mid", operations.clone()).await;
+    assert_eq!(status, 207, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "created", "{body}");
+    assert_eq!(results[1]["status"], "error");
+    assert_eq!(results[1]["error_code"], "STOCK_NOT_FOUND", "{body}");
+    assert_eq!(results[2]["error_code"], "DEPENDENCY_FAILED", "{body}");
+    assert_eq!(results[3]["status"], "created", "{body}");
+    assert_eq!(results[4]["error_code"], "DEPENDENCY_FAILED", "{body}");
+    assert_eq!(body["summary"]["success_count"], 2);
+    assert_eq!(body["summary"]["error_count"], 3);
+    // Gap-free: the failed sale took no number.
+    assert_eq!(results[0]["invoice_number"], "DM-000001");
+    assert_eq!(results[3]["invoice_number"], "DM-000002");
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 2);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sale_details").await, 2);
+    assert_eq!(
+        server.scalar("SELECT COUNT(*) FROM parties").await,
+        before,
+        "the failed sale's new party is rolled back with it"
+    );
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM local_id_map WHERE local_id IN ('p-b', 's-b')")
+            .await,
+        0
+    );
+    assert_eq!(stock_of(&server, 1).await, "15", "20 less the 2 + 3 sold");
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM offline_audit_logs")
+            .await,
+        audited + 2
+    );
+
+    // The same batch again: the applied sales replay, the failed one is tried again (and
+    // fails again), nothing moves twice.
+    let (status, again) = send(&server, &cashier, "till-mid", operations).await;
+    assert_eq!(status, 207, "{again}");
+    let replays = again["results"].as_array().unwrap();
+    for i in [0, 3] {
+        assert_eq!(replays[i]["replayed"], true, "{again}");
+        assert_eq!(replays[i]["invoice_number"], results[i]["invoice_number"]);
+        assert_eq!(replays[i]["server_id"], results[i]["server_id"]);
+    }
+    assert_eq!(replays[1]["error_code"], "STOCK_NOT_FOUND");
+    assert_eq!(replays[1]["replayed"], false);
+    assert_eq!(replays[2]["error_code"], "DEPENDENCY_FAILED");
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 2);
+    assert_eq!(stock_of(&server, 1).await, "15");
+
+    // The next sale follows on without a gap.
+    let (status, next) = send(
+        &server,
+        &cashier,
+        "till-mid",
+        json!([credit_sale(
+            "mid-e",
+            "ref-mid-e",
+            "s-e",
+            json!({"party_id": 1}),
+            1
+        )]),
+    )
+    .await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["results"][0]["invoice_number"], "DM-000003");
+}
+
 async fn overselling_is_kept_and_flagged(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
@@ -872,6 +970,7 @@ on_both_databases!(
     nothing_moves_twice_after_the_keys_are_cleaned_up,
     a_batch_applies_exactly_once,
     local_ids_resolve_and_failures_fail_dependants,
+    a_failing_sale_in_the_middle_fails_alone,
     overselling_is_kept_and_flagged,
     concurrent_batches_get_gap_free_invoice_numbers,
     stale_party_update_is_a_conflict,

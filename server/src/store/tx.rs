@@ -2,6 +2,8 @@
 //! both databases and run through `TxExec`. Row locks (`FOR UPDATE`) make read-then-write of
 //! stock and dues safe on PostgreSQL; SQLite holds its write lock from `BEGIN IMMEDIATE`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -64,6 +66,22 @@ fn get_time(row: &[Value], i: usize) -> StoreResult<DateTime<Utc>> {
 }
 fn is_set(row: &[Value], i: usize) -> bool {
     matches!(row.get(i), Some(Value::Time(Some(_))))
+}
+
+/// `$first, …`: `count` numbered parameters, for an `IN (…)` list.
+fn parameters(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($first, …), (…)`: `rows` rows of `columns` numbered parameters, for `VALUES`.
+fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", parameters(first + row * columns, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A created or found document: what an operation result reports.
@@ -241,66 +259,192 @@ impl SyncTx {
             .next())
     }
 
-    /// The stored result of an operation key: (request hash, result JSON).
-    pub async fn operation_result(
-        &mut self,
-        business_id: i64,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<(String, String)>> {
-        let row = self
-            .one(
-                "SELECT request_hash, response_body FROM idempotency_keys \
-                 WHERE business_id = $1 AND idempotency_key = $2 AND expires_at > $3",
-                &[
-                    int(business_id),
-                    text(&format!("{OP_KEY_PREFIX}{key}")),
-                    time(now),
-                ],
-                &[Column::Text, Column::Bytes],
-            )
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let body = match row.get(1) {
-            Some(Value::Bytes(Some(bytes))) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        };
-        Ok(Some((get_text(&row, 0)?, body)))
+    /// Marks where the next operation starts, so that it can fail alone (`rollback_to_savepoint`)
+    /// while the operations before it stay in the transaction.
+    pub async fn savepoint(&mut self) -> StoreResult<()> {
+        self.exec.execute("SAVEPOINT operation", &[]).await?;
+        Ok(())
     }
 
-    pub async fn store_operation_result(
+    /// Undoes everything since the last `savepoint`, and leaves the transaction usable.
+    pub async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.exec
+            .execute("ROLLBACK TO SAVEPOINT operation", &[])
+            .await?;
+        Ok(())
+    }
+
+    /// The stored, unexpired results of operation keys: key → (request hash, result JSON).
+    pub async fn operation_results(
         &mut self,
         business_id: i64,
-        key: &str,
-        request_hash: &str,
-        result: &str,
+        keys: &[&str],
+        now: DateTime<Utc>,
+    ) -> StoreResult<HashMap<String, (String, String)>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut args = vec![int(business_id), time(now)];
+        args.extend(keys.iter().map(|k| text(&format!("{OP_KEY_PREFIX}{k}"))));
+        let rows = self
+            .exec
+            .fetch_all(
+                &format!(
+                    "SELECT idempotency_key, request_hash, response_body FROM idempotency_keys \
+                     WHERE business_id = $1 AND expires_at > $2 AND idempotency_key IN ({})",
+                    parameters(3, keys.len())
+                ),
+                &args,
+                &[Column::Text, Column::Text, Column::Bytes],
+            )
+            .await?;
+        let mut found = HashMap::new();
+        for row in rows {
+            let key = get_text(&row, 0)?;
+            let body = match row.get(2) {
+                Some(Value::Bytes(Some(bytes))) => String::from_utf8_lossy(bytes).into_owned(),
+                _ => String::new(),
+            };
+            let key = key.strip_prefix(OP_KEY_PREFIX).unwrap_or(&key).to_string();
+            found.insert(key, (get_text(&row, 1)?, body));
+        }
+        Ok(found)
+    }
+
+    /// Stores operation results under their keys: (key, request hash, result JSON).
+    pub async fn store_operation_results(
+        &mut self,
+        business_id: i64,
+        results: &[(&str, &str, &str)],
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let key = format!("{OP_KEY_PREFIX}{key}");
-        // An expired record of the key gives way to the new one.
+        if results.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = results
+            .iter()
+            .map(|(key, _, _)| format!("{OP_KEY_PREFIX}{key}"))
+            .collect();
+        // An expired record of a key gives way to the new one; a live one stays, so that a
+        // concurrent first application ends in a unique violation instead of a second one.
+        let mut args = vec![int(business_id), time(now)];
+        args.extend(keys.iter().map(|k| text(k)));
         self.exec
             .execute(
-                "DELETE FROM idempotency_keys WHERE business_id = $1 AND idempotency_key = $2",
-                &[int(business_id), text(&key)],
+                &format!(
+                    "DELETE FROM idempotency_keys WHERE business_id = $1 AND expires_at <= $2 \
+                     AND idempotency_key IN ({})",
+                    parameters(3, keys.len())
+                ),
+                &args,
             )
             .await?;
+        let mut args = vec![int(business_id), time(now), time(expires_at)];
+        let mut rows = Vec::with_capacity(results.len());
+        for (key, (_, hash, result)) in keys.iter().zip(results) {
+            let n = args.len();
+            rows.push(format!(
+                "($1, ${}, 'SYNC', '/api/v1/sync/batch', ${}, 200, ${}, $2, $2, $3)",
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+            args.push(text(key));
+            args.push(text(hash));
+            args.push(Value::Bytes(Some(result.as_bytes().to_vec())));
+        }
         self.exec
             .execute(
-                "INSERT INTO idempotency_keys (business_id, idempotency_key, method, path, request_hash, \
-                 status_code, response_body, locked_at, created_at, expires_at) \
-                 VALUES ($1, $2, 'SYNC', '/api/v1/sync/batch', $3, 200, $4, $5, $5, $6)",
-                &[
-                    int(business_id),
-                    text(&key),
-                    text(request_hash),
-                    Value::Bytes(Some(result.as_bytes().to_vec())),
-                    time(now),
-                    time(expires_at),
-                ],
+                &format!(
+                    "INSERT INTO idempotency_keys (business_id, idempotency_key, method, path, request_hash, \
+                     status_code, response_body, locked_at, created_at, expires_at) VALUES {}",
+                    rows.join(", ")
+                ),
+                &args,
             )
             .await?;
         Ok(())
+    }
+
+    /// Sales of the business by client reference: reference → sale.
+    pub async fn sales_by_reference(
+        &mut self,
+        business_id: i64,
+        references: &[&str],
+    ) -> StoreResult<HashMap<String, DocumentRef>> {
+        if references.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut args = vec![int(business_id)];
+        args.extend(references.iter().map(|r| text(r)));
+        self.documents_by_text(
+            &format!(
+                "SELECT client_reference, id, invoice_number, version, created_at FROM sales \
+                 WHERE business_id = $1 AND client_reference IN ({})",
+                parameters(2, references.len())
+            ),
+            &args,
+        )
+        .await
+    }
+
+    /// Sales a device created from its local ids: local id → sale.
+    pub async fn sales_by_local_id(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        local_ids: &[&str],
+    ) -> StoreResult<HashMap<String, DocumentRef>> {
+        if local_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut args = vec![int(business_id), text(device_id)];
+        args.extend(local_ids.iter().map(|l| text(l)));
+        self.documents_by_text(
+            &format!(
+                "SELECT m.local_id, s.id, s.invoice_number, s.version, s.created_at \
+                 FROM local_id_map m JOIN sales s ON s.id = m.server_id AND s.business_id = m.business_id \
+                 WHERE m.business_id = $1 AND m.device_id = $2 AND m.entity = 'sale' AND m.local_id IN ({})",
+                parameters(3, local_ids.len())
+            ),
+            &args,
+        )
+        .await
+    }
+
+    async fn documents_by_text(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> StoreResult<HashMap<String, DocumentRef>> {
+        let rows = self
+            .exec
+            .fetch_all(
+                sql,
+                args,
+                &[
+                    Column::Text,
+                    Column::Int,
+                    Column::Text,
+                    Column::Int,
+                    Column::Time,
+                ],
+            )
+            .await?;
+        let mut found = HashMap::new();
+        for row in rows {
+            found.insert(
+                get_text(&row, 0)?,
+                DocumentRef {
+                    id: get_int(&row, 1)?,
+                    invoice_number: get_text(&row, 2).ok(),
+                    version: get_int(&row, 3)?,
+                    created_at: get_time(&row, 4)?,
+                },
+            );
+        }
+        Ok(found)
     }
 
     pub async fn local_id(
@@ -410,6 +554,101 @@ impl SyncTx {
             .await?
             .ok_or_else(|| StoreError::Corrupt("the invoice counter returned nothing".into()))?;
         get_int(&row, 0)
+    }
+
+    /// The last number of the business's `kind` counter, its row locked until this transaction
+    /// ends: whoever takes numbers after this waits, so the numbers this transaction hands out
+    /// (`set_invoice_counter`) follow on without a gap.
+    pub async fn lock_invoice_counter(&mut self, business_id: i64, kind: &str) -> StoreResult<i64> {
+        let row = self
+            .one(
+                "INSERT INTO invoice_counters (business_id, kind, last_number) VALUES ($1, $2, 0) \
+                 ON CONFLICT (business_id, kind) DO UPDATE SET last_number = invoice_counters.last_number \
+                 RETURNING last_number",
+                &[int(business_id), text(kind)],
+                &[Column::Int],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the invoice counter returned nothing".into()))?;
+        get_int(&row, 0)
+    }
+
+    pub async fn set_invoice_counter(
+        &mut self,
+        business_id: i64,
+        kind: &str,
+        last_number: i64,
+    ) -> StoreResult<()> {
+        self.exec
+            .execute(
+                "UPDATE invoice_counters SET last_number = $3 WHERE business_id = $1 AND kind = $2",
+                &[int(business_id), text(kind), int(last_number)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Stock rows of the business, soft-deleted or not, locked for this transaction in id
+    /// order (so two writers locking several rows cannot wait on each other in a cycle).
+    pub async fn stocks_for_update(
+        &mut self,
+        business_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<Vec<StockRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![int(business_id)];
+        args.extend(ids.iter().map(|id| int(*id)));
+        let rows = self
+            .exec
+            .fetch_all(
+                &format!(
+                    "SELECT id, product_id, product_stock, product_purchase_price FROM stocks \
+                     WHERE business_id = $1 AND id IN ({}) ORDER BY id FOR UPDATE",
+                    parameters(2, ids.len())
+                ),
+                &args,
+                &[Column::Int, Column::Int, Column::Decimal, Column::Decimal],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StockRow {
+                    id: get_int(r, 0)?,
+                    product_id: get_int(r, 1)?,
+                    quantity: get_dec(r, 2)?,
+                    purchase_price: get_dec(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets the quantities of stock rows (id, quantity) in one statement.
+    pub async fn set_stocks(
+        &mut self,
+        quantities: &[(i64, Decimal)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if quantities.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![time(now)];
+        for (id, quantity) in quantities {
+            args.push(int(*id));
+            args.push(dec(*quantity));
+        }
+        self.exec
+            .execute(
+                &format!(
+                    "UPDATE stocks SET product_stock = v.column2, version = stocks.version + 1, updated_at = $1 \
+                     FROM (VALUES {}) AS v WHERE stocks.id = v.column1",
+                    value_rows(2, quantities.len(), 2)
+                ),
+                &args,
+            )
+            .await?;
+        Ok(())
     }
 
     /// A stock row of the business, soft-deleted or not, locked for this transaction.
@@ -569,23 +808,34 @@ impl SyncTx {
         })
     }
 
-    pub async fn insert_sale_line(&mut self, line: &NewSaleLine) -> StoreResult<()> {
+    /// A sale's lines, in one statement.
+    pub async fn insert_sale_lines(&mut self, lines: &[NewSaleLine]) -> StoreResult<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut args = Vec::with_capacity(lines.len() * 10);
+        for line in lines {
+            args.extend([
+                int(line.sale_id),
+                int(line.line_no),
+                int(line.stock_id),
+                int(line.product_id),
+                dec(line.quantity),
+                dec(line.price),
+                dec(line.discount),
+                opt_int(line.vat_id),
+                dec(line.vat_amount),
+                dec(line.loss_profit),
+            ]);
+        }
         self.exec
             .execute(
-                "INSERT INTO sale_details (sale_id, line_no, stock_id, product_id, quantities, price, \
-                 discount, vat_id, vat_amount, loss_profit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    int(line.sale_id),
-                    int(line.line_no),
-                    int(line.stock_id),
-                    int(line.product_id),
-                    dec(line.quantity),
-                    dec(line.price),
-                    dec(line.discount),
-                    opt_int(line.vat_id),
-                    dec(line.vat_amount),
-                    dec(line.loss_profit),
-                ],
+                &format!(
+                    "INSERT INTO sale_details (sale_id, line_no, stock_id, product_id, quantities, price, \
+                     discount, vat_id, vat_amount, loss_profit) VALUES {}",
+                    value_rows(1, lines.len(), 10)
+                ),
+                &args,
             )
             .await?;
         Ok(())
@@ -1098,24 +1348,54 @@ impl SyncTx {
     }
 
     pub async fn audit(&mut self, entry: &AuditEntry<'_>) -> StoreResult<()> {
+        self.audits(std::slice::from_ref(entry)).await
+    }
+
+    /// Several audit rows in one statement.
+    pub async fn audits(&mut self, entries: &[AuditEntry<'_>]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut args = Vec::with_capacity(entries.len() * 11);
+        let mut rows = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let n = args.len();
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}::jsonb, ${}::jsonb)",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8,
+                n + 9,
+                n + 10,
+                n + 11
+            ));
+            args.extend([
+                int(entry.business_id),
+                text(entry.device_id),
+                int(entry.user_id),
+                text(entry.entity),
+                text(entry.action),
+                opt_int(entry.entity_id),
+                text(entry.idempotency_key),
+                Value::Time(entry.offline_timestamp),
+                time(entry.now),
+                Value::Json(Some(entry.payload.clone())),
+                Value::Json(entry.diff.clone()),
+            ]);
+        }
         self.exec
             .execute(
-                "INSERT INTO offline_audit_logs (business_id, device_id, user_id, entity, action, entity_id, \
-                 idempotency_key, offline_timestamp, server_timestamp, payload, diff) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)",
-                &[
-                    int(entry.business_id),
-                    text(entry.device_id),
-                    int(entry.user_id),
-                    text(entry.entity),
-                    text(entry.action),
-                    opt_int(entry.entity_id),
-                    text(entry.idempotency_key),
-                    Value::Time(entry.offline_timestamp),
-                    time(entry.now),
-                    Value::Json(Some(entry.payload.clone())),
-                    Value::Json(entry.diff.clone()),
-                ],
+                &format!(
+                    "INSERT INTO offline_audit_logs (business_id, device_id, user_id, entity, action, entity_id, \
+                     idempotency_key, offline_timestamp, server_timestamp, payload, diff) VALUES {}",
+                    rows.join(", ")
+                ),
+                &args,
             )
             .await?;
         Ok(())

@@ -1,13 +1,16 @@
 //! `POST /api/v1/sync/batch`: terminals upload what they did offline.
 //!
-//! Each operation runs in its own write transaction, in request order. Its result is stored
-//! under its key in that same transaction, so a replay answers with the first result and
-//! nothing is applied twice; creates are also unique for ever by client reference (sales, due
+//! Operations apply in request order. A run of sales shares one write transaction (up to
+//! `CHUNK_OPERATIONS`, so one commit for many sales), every other operation has its own; inside
+//! it each operation has its own savepoint, so one that fails is rolled back alone. Each
+//! result is stored under its key in the same transaction as its effects, so a replay answers
+//! with the first result and nothing is applied twice; creates are also unique for ever by client reference (sales, due
 //! collections) or by (device, entity, local id), so a retry under a new key is `skipped`.
 //! The offline sale is the truth: stock may go negative (logged and warned), totals that do
 //! not add up are kept and flagged, soft-deleted references still resolve.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -35,7 +38,7 @@ use crate::extract::ApiJson;
 use crate::resources::spec::{self, PARTY_TYPES};
 use crate::store::tx::{
     AuditEntry, DocumentRef, NewDueCollection, NewPartyRow, NewSale, NewSaleLine, NewSaleReturn,
-    SyncTx,
+    StockRow, SyncTx,
 };
 use crate::store::StoreError;
 use crate::AppState;
@@ -49,6 +52,8 @@ pub(crate) struct OpFailure {
     pub(crate) code: BatchErrorCode,
     pub(crate) message: String,
     conflict: Option<serde_json::Value>,
+    /// A unique violation: someone else created the same thing first, so a second try finds it.
+    collided: bool,
 }
 
 impl OpFailure {
@@ -58,17 +63,24 @@ impl OpFailure {
             code,
             message: message.into(),
             conflict: None,
+            collided: false,
         }
     }
 }
 
 impl From<StoreError> for OpFailure {
     fn from(err: StoreError) -> Self {
-        tracing::error!(%err, "sync operation failed in the database");
-        OpFailure::error(
-            BatchErrorCode::Internal,
-            "The server could not store this operation",
-        )
+        let collided = matches!(err, StoreError::Duplicate(_));
+        if !collided {
+            tracing::error!(%err, "sync operation failed in the database");
+        }
+        OpFailure {
+            collided,
+            ..OpFailure::error(
+                BatchErrorCode::Internal,
+                "The server could not store this operation",
+            )
+        }
     }
 }
 
@@ -240,21 +252,11 @@ pub async fn apply_operations(
     let mut results = Vec::with_capacity(operations.len());
     // Local ids whose create failed here: operations naming them fail as dependants.
     let mut failed_locals: HashSet<(String, String)> = HashSet::new();
-    for op in operations {
-        let result = run_operation(&ctx, op, &failed_locals).await;
-        if !result.status.is_done() && op.action == "create" {
-            if let Some(local) = result.local_id.clone() {
-                failed_locals.insert((op.entity.clone(), local));
-            }
-            if let Some(new_party) = op.data.get("new_party").and_then(|p| p.get("local_id")) {
-                let local = new_party
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| new_party.to_string());
-                failed_locals.insert(("party".into(), local));
-            }
-        }
-        results.push(result);
+    let mut rest = operations;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(chunk_len(rest));
+        results.extend(run_chunk(&ctx, chunk, &mut failed_locals).await);
+        rest = tail;
     }
 
     let success_count = results.iter().filter(|r| r.status.is_done()).count();
@@ -315,122 +317,465 @@ fn dependencies(op: &Operation) -> Vec<(String, String)> {
     out
 }
 
-async fn run_operation(
-    ctx: &Context<'_>,
-    op: &Operation,
-    failed_locals: &HashSet<(String, String)>,
-) -> OperationResult {
-    if op.idempotency_key.trim().is_empty() || op.idempotency_key.len() > 128 {
-        return failed(
-            op,
-            OpFailure::error(
-                BatchErrorCode::ValidationFailed,
-                "idempotency_key: 1 to 128 characters",
-            ),
-        );
-    }
-    if let Some((entity, local)) = dependencies(op)
-        .into_iter()
-        .find(|d| failed_locals.contains(d))
-    {
-        return failed(
-            op,
-            OpFailure::error(
-                BatchErrorCode::DependencyFailed,
-                format!("depends on {entity} {local}, which failed in this batch"),
-            ),
-        );
-    }
-    let hash = operation_hash(op);
-    // A race with the same operation elsewhere ends in a unique violation; the second try
-    // then finds what the first stored.
-    for attempt in 0..2 {
-        match apply_once(ctx, op, &hash).await {
-            Ok(result) => return result,
-            Err(StoreError::Duplicate(_)) if attempt == 0 => continue,
-            Err(err) => return failed(op, err.into()),
-        }
-    }
-    failed(
-        op,
-        OpFailure::error(BatchErrorCode::Internal, "the operation kept colliding"),
-    )
+/// Most operations one write transaction takes. One commit (one `fdatasync`) for up to this
+/// many sales, while PostgreSQL still keeps every operation's subtransaction in its
+/// per-backend cache of 64.
+const CHUNK_OPERATIONS: usize = 50;
+
+fn is_sale_create(op: &Operation) -> bool {
+    op.entity == "sale" && op.action == "create"
 }
 
-/// One attempt: replay, or apply and store the result, in one transaction.
-async fn apply_once(
-    ctx: &Context<'_>,
+/// How many operations from the front of `operations` share one transaction: a run of sale
+/// creates (the bulk of every batch), or one operation of any other kind, which keeps the
+/// locks it takes to itself as it always did.
+fn chunk_len(operations: &[Operation]) -> usize {
+    let sales = operations
+        .iter()
+        .take(CHUNK_OPERATIONS)
+        .take_while(|op| is_sale_create(op))
+        .count();
+    sales.max(1)
+}
+
+/// Remembers the local ids a failed create would have made, for its dependants.
+fn note_failure(
+    failed_locals: &mut HashSet<(String, String)>,
     op: &Operation,
-    hash: &str,
-) -> Result<OperationResult, StoreError> {
-    let business_id = ctx.user.business_id;
-    let mut tx = SyncTx::new(ctx.state.store.begin_write().await?);
-    if let Some((stored_hash, stored)) = tx
-        .operation_result(business_id, &op.idempotency_key, ctx.now)
-        .await?
-    {
-        if stored_hash != hash {
-            return Ok(failed(
-                op,
-                OpFailure::error(
-                    BatchErrorCode::IdempotencyKeyReused,
-                    "this idempotency key was used for a different operation",
-                ),
-            ));
-        }
-        let mut result: OperationResult = serde_json::from_str(&stored)
-            .map_err(|e| StoreError::Corrupt(format!("stored operation result: {e}")))?;
-        result.replayed = true;
-        return Ok(result);
+    result: &OperationResult,
+) {
+    if result.status.is_done() || op.action != "create" {
+        return;
     }
-    let outcome = match (op.entity.as_str(), op.action.as_str()) {
-        ("sale", "create") => create_sale(ctx, &mut tx, op).await,
-        ("party", "create") => create_party(ctx, &mut tx, op).await,
-        ("party", "update" | "delete") => change_party(ctx, &mut tx, op).await,
-        ("due_collection", "create") => collect_due(ctx, &mut tx, op).await,
-        ("shift", "open") => open_shift(ctx, &mut tx, op).await,
-        ("shift", "close") => close_shift(ctx, &mut tx, op).await,
-        ("cash_movement", "create") => record_cash_movement(ctx, &mut tx, op).await,
-        ("sale_return", "create") => return_sale(ctx, &mut tx, op).await,
-        (entity, action) => Err(OpFailure::error(
-            BatchErrorCode::UnsupportedOperation,
-            format!("{entity}/{action} is not supported"),
-        )),
+    if let Some(local) = result.local_id.clone() {
+        failed_locals.insert((op.entity.clone(), local));
+    }
+    if let Some(new_party) = op.data.get("new_party").and_then(|p| p.get("local_id")) {
+        let local = new_party
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| new_party.to_string());
+        failed_locals.insert(("party".into(), local));
+    }
+}
+
+/// Applies a chunk in one transaction. A chunk that could not be stored at all (the database
+/// failed, or the same operation committed elsewhere meanwhile) leaves nothing behind; the
+/// latter is run once more and then finds what the other stored.
+async fn run_chunk(
+    ctx: &Context<'_>,
+    ops: &[Operation],
+    failed_locals: &mut HashSet<(String, String)>,
+) -> Vec<OperationResult> {
+    let before = failed_locals.clone();
+    let mut outcome = apply_chunk(ctx, ops, failed_locals).await;
+    if let Err(StoreError::Duplicate(_)) = outcome {
+        *failed_locals = before.clone();
+        outcome = apply_chunk(ctx, ops, failed_locals).await;
+    }
+    match outcome {
+        Ok(results) => results,
+        Err(err) => {
+            *failed_locals = before;
+            let failure = OpFailure::from(err);
+            ops.iter()
+                .map(|op| {
+                    let result =
+                        failed(op, OpFailure::error(failure.code, failure.message.clone()));
+                    note_failure(failed_locals, op, &result);
+                    result
+                })
+                .collect()
+        }
+    }
+}
+
+/// One transaction for the chunk, a savepoint for each operation: an operation that fails is
+/// rolled back to its savepoint alone, and its result (never stored) says why. Every applied
+/// operation's audit row and stored result are written in the same transaction as its effects.
+async fn apply_chunk(
+    ctx: &Context<'_>,
+    ops: &[Operation],
+    failed_locals: &mut HashSet<(String, String)>,
+) -> Result<Vec<OperationResult>, StoreError> {
+    let business_id = ctx.user.business_id;
+    let has_sales = ops.iter().any(is_sale_create);
+    let _turn = if has_sales {
+        Some(ctx.state.sale_turns.take(business_id).await)
+    } else {
+        None
     };
-    let result = match outcome {
-        Ok(result) => result,
-        // Nothing of a failed operation is kept: the transaction is dropped, so a retry can
-        // apply it later.
-        Err(failure) => return Ok(failed(op, failure)),
+    let mut tx = SyncTx::new(ctx.state.store.begin_write().await?);
+    let mut sales = if has_sales {
+        Some(SaleChunk::prepare(ctx, &mut tx, ops).await?)
+    } else {
+        None
     };
-    if result.status != ResultStatus::Skipped {
-        tx.audit(&AuditEntry {
+    let keys: Vec<&str> = ops
+        .iter()
+        .map(|op| op.idempotency_key.as_str())
+        .filter(|key| valid_key(key))
+        .collect();
+    let mut stored = tx.operation_results(business_id, &keys, ctx.now).await?;
+    let mut results = Vec::with_capacity(ops.len());
+    let mut applied = Vec::new();
+    for op in ops {
+        let hash = operation_hash(op);
+        let (result, applied_now) = run_operation(
+            ctx,
+            &mut tx,
+            sales.as_mut(),
+            op,
+            &hash,
+            &stored,
+            failed_locals,
+        )
+        .await?;
+        note_failure(failed_locals, op, &result);
+        if applied_now {
+            let json =
+                serde_json::to_string(&result).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // The same key again later in this chunk answers as a replay.
+            stored.insert(op.idempotency_key.clone(), (hash.clone(), json.clone()));
+            applied.push((op, hash, json, result.status, result.server_id));
+        }
+        results.push(result);
+    }
+    if let Some(sales) = sales {
+        sales.finish(ctx, &mut tx).await?;
+    }
+    let audits: Vec<AuditEntry> = applied
+        .iter()
+        .filter(|(_, _, _, status, _)| *status != ResultStatus::Skipped)
+        .map(|(op, _, _, _, server_id)| AuditEntry {
             business_id,
             device_id: &ctx.device_id,
             user_id: ctx.user.user_id,
             entity: &op.entity,
             action: &op.action,
-            entity_id: result.server_id,
+            entity_id: *server_id,
             idempotency_key: &op.idempotency_key,
             offline_timestamp: op.offline_timestamp,
             payload: op.data.to_string(),
             diff: None,
             now: ctx.now,
         })
-        .await?;
-    }
-    let stored = serde_json::to_string(&result).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.store_operation_result(
+        .collect();
+    tx.audits(&audits).await?;
+    let to_store: Vec<(&str, &str, &str)> = applied
+        .iter()
+        .map(|(op, hash, json, _, _)| (op.idempotency_key.as_str(), hash.as_str(), json.as_str()))
+        .collect();
+    tx.store_operation_results(
         business_id,
-        &op.idempotency_key,
-        hash,
-        &stored,
+        &to_store,
         ctx.now,
         ctx.now + ctx.state.settings.idempotency_ttl,
     )
     .await?;
     tx.commit().await?;
-    Ok(result)
+    Ok(results)
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.trim().is_empty() && key.len() <= 128
+}
+
+/// One operation inside its chunk's transaction: a replay, a rejection, or applied under its
+/// own savepoint (then `true`: its result is to be stored). `Err` only when the transaction
+/// itself broke.
+async fn run_operation(
+    ctx: &Context<'_>,
+    tx: &mut SyncTx,
+    mut sales: Option<&mut SaleChunk>,
+    op: &Operation,
+    hash: &str,
+    stored: &HashMap<String, (String, String)>,
+    failed_locals: &HashSet<(String, String)>,
+) -> Result<(OperationResult, bool), StoreError> {
+    if !valid_key(&op.idempotency_key) {
+        return Ok((
+            failed(
+                op,
+                OpFailure::error(
+                    BatchErrorCode::ValidationFailed,
+                    "idempotency_key: 1 to 128 characters",
+                ),
+            ),
+            false,
+        ));
+    }
+    if let Some((entity, local)) = dependencies(op)
+        .into_iter()
+        .find(|d| failed_locals.contains(d))
+    {
+        return Ok((
+            failed(
+                op,
+                OpFailure::error(
+                    BatchErrorCode::DependencyFailed,
+                    format!("depends on {entity} {local}, which failed in this batch"),
+                ),
+            ),
+            false,
+        ));
+    }
+    if let Some((stored_hash, stored)) = stored.get(&op.idempotency_key) {
+        if stored_hash != hash {
+            return Ok((
+                failed(
+                    op,
+                    OpFailure::error(
+                        BatchErrorCode::IdempotencyKeyReused,
+                        "this idempotency key was used for a different operation",
+                    ),
+                ),
+                false,
+            ));
+        }
+        let mut result: OperationResult = serde_json::from_str(stored)
+            .map_err(|e| StoreError::Corrupt(format!("stored operation result: {e}")))?;
+        result.replayed = true;
+        return Ok((result, false));
+    }
+    // A unique violation means the same entity was created meanwhile; the second try reads
+    // afresh and finds it.
+    for attempt in 0..2 {
+        tx.savepoint().await?;
+        let outcome = match (op.entity.as_str(), op.action.as_str()) {
+            ("sale", "create") => match sales.as_deref_mut() {
+                Some(sales) => {
+                    sales.read_afresh = attempt > 0;
+                    create_sale(ctx, tx, sales, op).await
+                }
+                None => Err(OpFailure::error(
+                    BatchErrorCode::Internal,
+                    "a sale outside a sale chunk",
+                )),
+            },
+            ("party", "create") => create_party(ctx, tx, op).await,
+            ("party", "update" | "delete") => change_party(ctx, tx, op).await,
+            ("due_collection", "create") => collect_due(ctx, tx, op).await,
+            ("shift", "open") => open_shift(ctx, tx, op).await,
+            ("shift", "close") => close_shift(ctx, tx, op).await,
+            ("cash_movement", "create") => record_cash_movement(ctx, tx, op).await,
+            ("sale_return", "create") => return_sale(ctx, tx, op).await,
+            (entity, action) => Err(OpFailure::error(
+                BatchErrorCode::UnsupportedOperation,
+                format!("{entity}/{action} is not supported"),
+            )),
+        };
+        match outcome {
+            Ok(result) => return Ok((result, true)),
+            // Nothing of a failed operation is kept, so a retry can apply it later.
+            Err(failure) => {
+                tx.rollback_to_savepoint().await?;
+                if !(failure.collided && attempt == 0) {
+                    return Ok((failed(op, failure), false));
+                }
+            }
+        }
+    }
+    Ok((
+        failed(
+            op,
+            OpFailure::error(BatchErrorCode::Internal, "the operation kept colliding"),
+        ),
+        false,
+    ))
+}
+
+/// Sale transactions of one business take turns anyway: the invoice counter row stays locked
+/// until each commits. Within this process they queue here instead, so that those waiting
+/// hold no database connection that reads and other businesses could use.
+#[derive(Default)]
+pub struct SaleTurns(std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+
+impl SaleTurns {
+    async fn take(&self, business_id: i64) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut turns = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            turns.entry(business_id).or_default().clone()
+        };
+        turn.lock_owned().await
+    }
+}
+
+/// What the sales of one transaction share, read once before the first of them applies.
+///
+/// The business's invoice counter row is locked first, so sale transactions of one business
+/// take turns (on every server process) and the numbers handed out here follow the last one
+/// without a gap; a sale that fails takes none. Then every stock row the sales name is
+/// locked, in id order, and kept here: each sale takes its quantities off these rows in
+/// request order, and the rows are written back once, at the end.
+pub(crate) struct SaleChunk {
+    last_number: i64,
+    counter_at_start: i64,
+    stocks: HashMap<i64, StockRow>,
+    changed_stocks: BTreeSet<i64>,
+    /// Sales by client reference and by this device's local id: every one asked for up front,
+    /// plus those created since. Nobody else creates this business's sales meanwhile, since
+    /// they wait for the counter.
+    by_reference: HashMap<String, DocumentRef>,
+    references_read: HashSet<String>,
+    by_local_id: HashMap<String, DocumentRef>,
+    local_ids_read: HashSet<String>,
+    /// After a collision: read from the database, not from the maps above.
+    read_afresh: bool,
+    payment_types: HashMap<i64, bool>,
+    vat_rates: HashMap<i64, Option<Decimal>>,
+    offline_seq: Option<i64>,
+}
+
+/// A sale's client reference: the terminal's, or its device and offline number.
+fn sale_reference(ctx: &Context<'_>, sale: &SaleCreate) -> Option<String> {
+    sale.client_reference.clone().or_else(|| {
+        sale.offline_invoice_no
+            .as_ref()
+            .map(|no| format!("{}:{no}", ctx.device_id))
+    })
+}
+
+impl SaleChunk {
+    pub(crate) async fn prepare(
+        ctx: &Context<'_>,
+        tx: &mut SyncTx,
+        ops: &[Operation],
+    ) -> Result<SaleChunk, StoreError> {
+        let business_id = ctx.user.business_id;
+        let last_number = tx.lock_invoice_counter(business_id, "sale").await?;
+        let sales: Vec<SaleCreate> = ops
+            .iter()
+            .filter(|op| is_sale_create(op))
+            .filter_map(|op| serde_json::from_value(op.data.clone()).ok())
+            .collect();
+        let stock_ids: BTreeSet<i64> = sales
+            .iter()
+            .flat_map(|sale| sale.products.iter().map(|line| line.stock_id))
+            .collect();
+        let stock_ids: Vec<i64> = stock_ids.into_iter().collect();
+        let stocks = tx
+            .stocks_for_update(business_id, &stock_ids)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let references: HashSet<String> = sales
+            .iter()
+            .filter_map(|sale| sale_reference(ctx, sale))
+            .collect();
+        let local_ids: HashSet<String> = sales.iter().filter_map(|s| s.local_id.clone()).collect();
+        let by_reference = tx
+            .sales_by_reference(
+                business_id,
+                &references.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+            .await?;
+        let by_local_id = tx
+            .sales_by_local_id(
+                business_id,
+                &ctx.device_id,
+                &local_ids.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+            .await?;
+        Ok(SaleChunk {
+            last_number,
+            counter_at_start: last_number,
+            stocks,
+            changed_stocks: BTreeSet::new(),
+            by_reference,
+            references_read: references,
+            by_local_id,
+            local_ids_read: local_ids,
+            read_afresh: false,
+            payment_types: HashMap::new(),
+            vat_rates: HashMap::new(),
+            offline_seq: None,
+        })
+    }
+
+    async fn existing_by_reference(
+        &self,
+        tx: &mut SyncTx,
+        business_id: i64,
+        reference: &str,
+    ) -> Result<Option<DocumentRef>, StoreError> {
+        if let Some(found) = self.by_reference.get(reference) {
+            return Ok(Some(found.clone()));
+        }
+        if self.references_read.contains(reference) && !self.read_afresh {
+            return Ok(None);
+        }
+        tx.sale_by_reference(business_id, reference).await
+    }
+
+    async fn existing_by_local_id(
+        &self,
+        ctx: &Context<'_>,
+        tx: &mut SyncTx,
+        local: &str,
+    ) -> Result<Option<DocumentRef>, StoreError> {
+        if let Some(found) = self.by_local_id.get(local) {
+            return Ok(Some(found.clone()));
+        }
+        if self.local_ids_read.contains(local) && !self.read_afresh {
+            return Ok(None);
+        }
+        match tx
+            .local_id(ctx.user.business_id, &ctx.device_id, "sale", local)
+            .await?
+        {
+            Some(id) => tx.sale_by_id(ctx.user.business_id, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn payment_type_exists(
+        &mut self,
+        tx: &mut SyncTx,
+        business_id: i64,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        if let Some(exists) = self.payment_types.get(&id) {
+            return Ok(*exists);
+        }
+        let exists = tx.payment_type_exists(business_id, id).await?;
+        self.payment_types.insert(id, exists);
+        Ok(exists)
+    }
+
+    async fn vat_rate(
+        &mut self,
+        tx: &mut SyncTx,
+        business_id: i64,
+        id: i64,
+    ) -> Result<Option<Decimal>, StoreError> {
+        if let Some(rate) = self.vat_rates.get(&id) {
+            return Ok(*rate);
+        }
+        let rate = tx.vat_rate(business_id, id).await?;
+        self.vat_rates.insert(id, rate);
+        Ok(rate)
+    }
+
+    /// Writes back what the applied sales changed: stock rows, the counter, the device's
+    /// highest offline number.
+    pub(crate) async fn finish(self, ctx: &Context<'_>, tx: &mut SyncTx) -> Result<(), StoreError> {
+        let quantities: Vec<(i64, Decimal)> = self
+            .changed_stocks
+            .iter()
+            .filter_map(|id| self.stocks.get(id).map(|row| (row.id, row.quantity)))
+            .collect();
+        tx.set_stocks(&quantities, ctx.now).await?;
+        if self.last_number != self.counter_at_start {
+            tx.set_invoice_counter(ctx.user.business_id, "sale", self.last_number)
+                .await?;
+        }
+        if let Some(seq) = self.offline_seq {
+            tx.raise_offline_seq(&ctx.device_id, seq).await?;
+        }
+        Ok(())
+    }
 }
 
 async fn resolve_local(
@@ -534,9 +879,12 @@ fn non_negative(name: &str, value: Decimal) -> OpResult<()> {
     Ok(())
 }
 
+/// A sale, applied with the other sales of its transaction (`chunk`). What it changes in the
+/// chunk (stock quantities, the invoice number, the lookups) is kept only once it applied.
 pub(crate) async fn create_sale(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
+    chunk: &mut SaleChunk,
     op: &Operation,
 ) -> OpResult<OperationResult> {
     let sale: SaleCreate = parse(&op.data)?;
@@ -566,13 +914,12 @@ pub(crate) async fn create_sale(
     non_negative("totalAmount", sale.total_amount)?;
 
     // Exactly once, for ever: by client reference (or device + offline number), then local id.
-    let reference = sale.client_reference.clone().or_else(|| {
-        sale.offline_invoice_no
-            .as_ref()
-            .map(|no| format!("{}:{no}", ctx.device_id))
-    });
+    let reference = sale_reference(ctx, &sale);
     if let Some(reference) = &reference {
-        if let Some(existing) = tx.sale_by_reference(business_id, reference).await? {
+        if let Some(existing) = chunk
+            .existing_by_reference(tx, business_id, reference)
+            .await?
+        {
             return Ok(done(
                 op,
                 ResultStatus::Skipped,
@@ -582,15 +929,13 @@ pub(crate) async fn create_sale(
         }
     }
     if let Some(local) = &sale.local_id {
-        if let Some(id) = resolve_local(ctx, tx, "sale", local).await? {
-            if let Some(existing) = tx.sale_by_id(business_id, id).await? {
-                return Ok(done(
-                    op,
-                    ResultStatus::Skipped,
-                    &existing,
-                    sale.local_id.clone(),
-                ));
-            }
+        if let Some(existing) = chunk.existing_by_local_id(ctx, tx, local).await? {
+            return Ok(done(
+                op,
+                ResultStatus::Skipped,
+                &existing,
+                sale.local_id.clone(),
+            ));
         }
     }
 
@@ -603,7 +948,7 @@ pub(crate) async fn create_sale(
     )
     .await?;
     if let Some(id) = sale.payment_type_id {
-        if !tx.payment_type_exists(business_id, id).await? {
+        if !chunk.payment_type_exists(tx, business_id, id).await? {
             return Err(OpFailure::error(
                 BatchErrorCode::PaymentTypeNotFound,
                 format!("payment type {id} does not exist"),
@@ -623,9 +968,9 @@ pub(crate) async fn create_sale(
         ));
     }
 
-    // Lines: lock each stock row, take the quantity off, note every shortfall. Rows are locked
-    // in stock id order, so two sales sharing rows cannot deadlock (PostgreSQL broke such
-    // cycles under load by failing one of them); pricing keeps the sale's line order.
+    // Lines: take each quantity off its stock row (locked by the chunk), note every shortfall.
+    // The new quantities stay aside until the sale has applied; pricing keeps the sale's line
+    // order.
     let mut warnings: Vec<Warning> = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
     let mut lines = Vec::new();
     let mut shortfalls = Vec::new();
@@ -633,20 +978,21 @@ pub(crate) async fn create_sale(
     let mut loss_profit_total = Decimal::ZERO;
     let mut by_stock: Vec<(usize, &SaleLineData)> = sale.products.iter().enumerate().collect();
     by_stock.sort_by_key(|(_, line)| (line.stock_id, line.line_no));
+    let mut new_quantities: HashMap<i64, Decimal> = HashMap::new();
     for (position, line) in by_stock {
-        let stock = tx
-            .stock_for_update(business_id, line.stock_id)
-            .await?
-            .ok_or_else(|| {
-                OpFailure::error(
-                    BatchErrorCode::StockNotFound,
-                    format!(
-                        "line {}: stock {} does not exist",
-                        line.line_no, line.stock_id
-                    ),
-                )
-            })?;
-        let available = stock.quantity;
+        let stock: &StockRow = chunk.stocks.get(&line.stock_id).ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::StockNotFound,
+                format!(
+                    "line {}: stock {} does not exist",
+                    line.line_no, line.stock_id
+                ),
+            )
+        })?;
+        let available = new_quantities
+            .get(&stock.id)
+            .copied()
+            .unwrap_or(stock.quantity);
         if available < line.quantities {
             shortfalls.push((stock.product_id, stock.id, line.quantities, available));
             warnings.push(Warning::StockDiscrepancy {
@@ -658,12 +1004,12 @@ pub(crate) async fn create_sale(
                 action: "allowed_negative".into(),
             });
         }
-        tx.set_stock(stock.id, available - line.quantities, ctx.now)
-            .await?;
+        new_quantities.insert(stock.id, available - line.quantities);
+        let (product_id, purchase_price) = (stock.product_id, stock.purchase_price);
         let discount = line.discount.unwrap_or(Decimal::ZERO);
         let vat_rate = match (ctx.settings.vat_enabled, line.vat_id) {
-            (true, Some(vat_id)) => tx
-                .vat_rate(business_id, vat_id)
+            (true, Some(vat_id)) => chunk
+                .vat_rate(tx, business_id, vat_id)
                 .await?
                 .unwrap_or(Decimal::ZERO),
             _ => Decimal::ZERO,
@@ -679,9 +1025,9 @@ pub(crate) async fn create_sale(
         ));
         let loss_profit = line
             .loss_profit
-            .unwrap_or((line.price - stock.purchase_price) * line.quantities - discount);
+            .unwrap_or((line.price - purchase_price) * line.quantities - discount);
         loss_profit_total += loss_profit;
-        lines.push((position, (line, stock.product_id, discount, loss_profit)));
+        lines.push((position, (line, product_id, discount, loss_profit)));
     }
     pricing.sort_by_key(|(position, _)| *position);
     let pricing: Vec<LineInput> = pricing.into_iter().map(|(_, input)| input).collect();
@@ -709,7 +1055,7 @@ pub(crate) async fn create_sale(
         });
     }
 
-    let number = tx.next_invoice_number(business_id, "sale").await?;
+    let number = chunk.last_number + 1;
     let invoice_number = crate::business::document_number(&ctx.settings.invoice_prefix, number);
     let created = tx
         .insert_sale(&NewSale {
@@ -739,21 +1085,24 @@ pub(crate) async fn create_sale(
             now: ctx.now,
         })
         .await?;
-    for (_, (line, product_id, discount, loss_profit)) in lines {
-        tx.insert_sale_line(&NewSaleLine {
-            sale_id: created.id,
-            line_no: i64::from(line.line_no),
-            stock_id: line.stock_id,
-            product_id,
-            quantity: line.quantities,
-            price: line.price,
-            discount,
-            vat_id: line.vat_id,
-            vat_amount: line.vat_amount.unwrap_or(Decimal::ZERO),
-            loss_profit,
-        })
-        .await?;
-    }
+    let lines: Vec<NewSaleLine> = lines
+        .into_iter()
+        .map(
+            |(_, (line, product_id, discount, loss_profit))| NewSaleLine {
+                sale_id: created.id,
+                line_no: i64::from(line.line_no),
+                stock_id: line.stock_id,
+                product_id,
+                quantity: line.quantities,
+                price: line.price,
+                discount,
+                vat_id: line.vat_id,
+                vat_amount: line.vat_amount.unwrap_or(Decimal::ZERO),
+                loss_profit,
+            },
+        )
+        .collect();
+    tx.insert_sale_lines(&lines).await?;
     for (product_id, stock_id, expected, available) in shortfalls {
         tx.insert_discrepancy(
             business_id,
@@ -772,13 +1121,6 @@ pub(crate) async fn create_sale(
             tx.set_party_due(party.id, party.due + due, ctx.now).await?;
         }
     }
-    if let Some(seq) = sale
-        .offline_invoice_no
-        .as_deref()
-        .and_then(pos_protocol::sync::offline_seq)
-    {
-        tx.raise_offline_seq(&ctx.device_id, seq).await?;
-    }
     if let Some(local) = &sale.local_id {
         tx.map_local_id(
             business_id,
@@ -789,6 +1131,27 @@ pub(crate) async fn create_sale(
             ctx.now,
         )
         .await?;
+    }
+    // Applied: the chunk takes on what this sale changed.
+    chunk.last_number = number;
+    for (id, quantity) in new_quantities {
+        if let Some(row) = chunk.stocks.get_mut(&id) {
+            row.quantity = quantity;
+            chunk.changed_stocks.insert(id);
+        }
+    }
+    if let Some(seq) = sale
+        .offline_invoice_no
+        .as_deref()
+        .and_then(pos_protocol::sync::offline_seq)
+    {
+        chunk.offline_seq = chunk.offline_seq.max(Some(seq));
+    }
+    if let Some(reference) = reference {
+        chunk.by_reference.insert(reference, created.clone());
+    }
+    if let Some(local) = &sale.local_id {
+        chunk.by_local_id.insert(local.clone(), created.clone());
     }
     let mut result = done(op, ResultStatus::Created, &created, sale.local_id.clone());
     result.warnings = warnings;
@@ -898,6 +1261,7 @@ async fn change_party(
             status: ResultStatus::Conflict,
             code: BatchErrorCode::VersionConflict,
             message: "the party was changed on the server since this terminal saw it".into(),
+            collided: false,
             conflict: Some(serde_json::json!({
                 "entity_type": "party",
                 "entity_id": id,
