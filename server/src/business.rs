@@ -782,7 +782,7 @@ pub async fn delete_business(
         .ok_or_else(|| ApiError::internal("the signed-in owner has no password"))?;
     let password = request.password;
     let matches =
-        tokio::task::spawn_blocking(move || crate::auth::password_matches(&password, &stored))
+        crate::auth::argon2_work(move || crate::auth::password_matches(&password, &stored))
             .await
             .map_err(ApiError::internal)?;
     if !matches {

@@ -38,7 +38,7 @@ pub async fn create_user(
         anyhow::bail!("the password must have at least 8 characters");
     }
     let password = password.to_string();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let password_hash = crate::auth::argon2_work(move || hash_password(&password)).await??;
     let id = store
         .create_user(
             &NewUser {

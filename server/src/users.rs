@@ -259,7 +259,7 @@ fn check_fields(
 async fn hash(password: Option<String>) -> ApiResult<Option<String>> {
     match password {
         None => Ok(None),
-        Some(password) => tokio::task::spawn_blocking(move || hash_password(&password))
+        Some(password) => crate::auth::argon2_work(move || hash_password(&password))
             .await
             .map_err(ApiError::internal)?
             .map(Some)
@@ -302,7 +302,7 @@ async fn pin_hash(
             _ => None,
         })
         .collect();
-    tokio::task::spawn_blocking(move || {
+    crate::auth::argon2_work(move || {
         if others.iter().any(|hash| password_matches(&pin, hash)) {
             return Err(ApiError::invalid_field(
                 "pin",
@@ -724,7 +724,7 @@ async fn update_profile(
             .map(|u| u.password_hash)
             .unwrap_or_default();
         let matches =
-            tokio::task::spawn_blocking(move || password_matches(&current_password, &stored))
+            crate::auth::argon2_work(move || password_matches(&current_password, &stored))
                 .await
                 .map_err(ApiError::internal)?;
         if !matches {
