@@ -102,7 +102,9 @@ export function App() {
   useEffect(() => {
     if (!session) return;
     const onKey = (e: KeyboardEvent) => {
-      const scan = scanner.feed(e.key, e.timeStamp);
+      const focused = document.activeElement;
+      const secret = focused instanceof HTMLInputElement && focused.type === "password";
+      const scan = scanner.feed(e.key, e.timeStamp, secret);
       if (scan.kind === "scan") {
         e.preventDefault();
         e.stopPropagation();

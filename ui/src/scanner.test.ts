@@ -17,6 +17,18 @@ describe("ScannerDetector", () => {
     expect(type(d, "4006381333931", 8)).toEqual({ kind: "scan", code: "4006381333931" });
   });
 
+  it("never takes what is typed into a PIN or password field as a scan, however fast", () => {
+    const d = new ScannerDetector();
+    let t = 1000;
+    for (const ch of "2468") {
+      expect(d.feed(ch, t, true)).toEqual({ kind: "none" });
+      t += 5;
+    }
+    expect(d.feed("Enter", t, true)).toEqual({ kind: "none" });
+    // A scan right after it still counts, on its own.
+    expect(type(d, "4006381333931", 8, t + 100)).toEqual({ kind: "scan", code: "4006381333931" });
+  });
+
   it("ignores a person typing at human speed", () => {
     const d = new ScannerDetector();
     expect(type(d, "4006381333931", 120)).toEqual({ kind: "none" });

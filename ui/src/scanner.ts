@@ -30,8 +30,14 @@ export class ScannerDetector {
     this.options = { ...DEFAULT_SCANNER_OPTIONS, ...options };
   }
 
-  /** Feeds one key (a KeyboardEvent's `key`) pressed at `atMs`. */
-  feed(key: string, atMs: number): ScanResult {
+  /** Feeds one key (a KeyboardEvent's `key`) pressed at `atMs`. A key typed into a secret
+   * field (a PIN or password) is never part of a scan: typed fast, it must still reach its
+   * field, and a secret must never be looked up, nor shown, as a product code. */
+  feed(key: string, atMs: number, intoSecretField = false): ScanResult {
+    if (intoSecretField) {
+      this.reset();
+      return { kind: "none" };
+    }
     const fast = atMs - this.lastKeyAt <= this.options.maxGapMs;
     this.lastKeyAt = atMs;
     if (key === "Enter") {

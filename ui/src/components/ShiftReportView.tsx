@@ -6,6 +6,8 @@ import { differenceLabel } from "../storeops";
 /** The X report (shift open) or Z report (closed); prints through the system dialog too. */
 export function ShiftReportView({ report, currency }: { report: ShiftReport; currency: CurrencyFormat }) {
   const money = (a: ShiftReport["expected_cash"]) => formatMoney(a, currency);
+  /** Cash that left the drawer, shown as taken off (nothing taken reads as a plain zero). */
+  const takenOut = (a: ShiftReport["expected_cash"]) => (isZero(a) ? money(a) : `−${money(a)}`);
   const z = report.kind === "z";
   return (
     <div className="receipt shift-report" data-testid={z ? "z-report" : "x-report"}>
@@ -41,9 +43,9 @@ export function ShiftReportView({ report, currency }: { report: ShiftReport; cur
           <tr><td>Opening float</td><td className="num">{money(report.opening_float)}</td></tr>
           <tr><td>Cash sales</td><td className="num">{money(report.cash_sales)}</td></tr>
           {!isZero(report.cash_due_collections) && <tr><td>Cash due collected</td><td className="num">{money(report.cash_due_collections)}</td></tr>}
-          <tr><td>Cash refunds</td><td className="num">−{money(report.cash_refunds)}</td></tr>
+          <tr><td>Cash refunds</td><td className="num">{takenOut(report.cash_refunds)}</td></tr>
           <tr><td>Pay-ins</td><td className="num">{money(report.pay_ins)}</td></tr>
-          <tr><td>Pay-outs</td><td className="num">−{money(report.pay_outs)}</td></tr>
+          <tr><td>Pay-outs</td><td className="num">{takenOut(report.pay_outs)}</td></tr>
           <tr className="grand"><td>Expected cash</td><td className="num" data-testid="expected-cash">{money(report.expected_cash)}</td></tr>
           {report.counted_cash !== null && <tr><td>Counted cash</td><td className="num" data-testid="counted-cash">{money(report.counted_cash)}</td></tr>}
           {report.difference !== null && (
