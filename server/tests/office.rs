@@ -10,22 +10,8 @@ use serde_json::{json, Value};
 
 const USERS: &str = "/api/v1/users";
 
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.request(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    json(request.send().await.unwrap()).await
-}
-
 async fn user_id(server: &TestServer, token: &str, email: &str) -> (i64, i64) {
-    let (status, body) = call(server, Method::GET, USERS, token, None).await;
+    let (status, body) = server.call(Method::GET, USERS, token, None).await;
     assert_eq!(status, 200, "{body}");
     let row = body["data"]
         .as_array()
@@ -63,23 +49,21 @@ async fn the_last_owner_cannot_be_locked_out(backend: Backend) {
         (json!({"version": version, "role": "manager"}), "role"),
         (json!({"version": version, "is_active": false}), "is_active"),
     ] {
-        let (status, answer) = call(&server, Method::PATCH, &item, &owner, Some(body)).await;
+        let (status, answer) = server.call(Method::PATCH, &item, &owner, Some(body)).await;
         assert_eq!(status, 422, "{answer}");
         assert_eq!(answer["error"], "validation_failed");
         assert!(answer["errors"][field].is_array(), "{answer}");
     }
-    let (status, answer) = call(&server, Method::DELETE, &item, &owner, None).await;
+    let (status, answer) = server.call(Method::DELETE, &item, &owner, None).await;
     assert_eq!(status, 422, "delete of the last owner: {answer}");
-    let (status, answer) = call(&server, Method::GET, &item, &owner, None).await;
+    let (status, answer) = server.call(Method::GET, &item, &owner, None).await;
     assert_eq!(status, 200);
     assert_eq!(answer["data"]["role"], "owner");
     assert_eq!(answer["data"]["is_active"], true);
     assert_eq!(answer["data"]["version"], version, "nothing was written");
 
     // With a second owner, the first may step down; then the second is the last one.
-    let (status, created) = call(
-        &server,
-        Method::POST,
+    let (status, created) = server.call(Method::POST,
         USERS,
         &owner,
         Some(json!({"name": "Second Owner", "email": "Owner2@Demo.test", "password": "second-pass-1", "role": "owner"})),
@@ -89,14 +73,14 @@ async fn the_last_owner_cannot_be_locked_out(backend: Backend) {
     assert_eq!(created["data"]["email"], "owner2@demo.test");
     assert!(created["data"].get("password_hash").is_none());
     let second = created["data"]["id"].as_i64().unwrap();
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        &item,
-        &owner,
-        Some(json!({"version": version, "role": "manager"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            &item,
+            &owner,
+            Some(json!({"version": version, "role": "manager"})),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["role"], "manager");
     assert_eq!(answer["data"]["version"], version + 1);
@@ -106,14 +90,14 @@ async fn the_last_owner_cannot_be_locked_out(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, answer) = call(
-        &server,
-        Method::DELETE,
-        &format!("{USERS}/{second}"),
-        &second_token,
-        None,
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::DELETE,
+            &format!("{USERS}/{second}"),
+            &second_token,
+            None,
+        )
+        .await;
     assert_eq!(status, 422, "the new last owner deleting itself: {answer}");
     assert_eq!(
         server
@@ -139,31 +123,24 @@ async fn roles_decide_who_manages_staff(backend: Backend) {
         (Method::GET, format!("{USERS}/{owner_id}")),
         (Method::DELETE, format!("{USERS}/{owner_id}")),
     ] {
-        let (status, answer) = call(
-            &server,
-            method.clone(),
-            &path,
-            &cashier,
-            Some(json!({"name": "x"})),
-        )
-        .await;
+        let (status, answer) = server
+            .call(method.clone(), &path, &cashier, Some(json!({"name": "x"})))
+            .await;
         assert_eq!(status, 403, "cashier at {method} {path}: {answer}");
         assert_eq!(answer["error"], "forbidden");
     }
 
     // A manager may not touch an owner nor make one.
-    let (status, _) = call(
-        &server,
-        Method::PATCH,
-        &format!("{USERS}/{owner_id}"),
-        &manager,
-        Some(json!({"version": owner_version, "name": "Renamed by manager"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &format!("{USERS}/{owner_id}"),
+            &manager,
+            Some(json!({"version": owner_version, "name": "Renamed by manager"})),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(
-        &server,
-        Method::POST,
+    let (status, _) = server.call(Method::POST,
         USERS,
         &manager,
         Some(json!({"name": "Sneaky", "email": "sneaky@demo.test", "password": "sneaky-pass", "role": "owner"})),
@@ -174,28 +151,25 @@ async fn roles_decide_who_manages_staff(backend: Backend) {
     // A manager adds a cashier (the default role), who can sign in; a taken email is a 422.
     let new_cashier =
         json!({"name": "New Cashier", "email": "new.cashier@demo.test", "password": "till-pass-1"});
-    let (status, created) = call(
-        &server,
-        Method::POST,
-        USERS,
-        &manager,
-        Some(new_cashier.clone()),
-    )
-    .await;
+    let (status, created) = server
+        .call(Method::POST, USERS, &manager, Some(new_cashier.clone()))
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["data"]["role"], "cashier");
     assert_eq!(created["data"]["version"], 1);
-    let (status, answer) = call(&server, Method::POST, USERS, &manager, Some(new_cashier)).await;
+    let (status, answer) = server
+        .call(Method::POST, USERS, &manager, Some(new_cashier))
+        .await;
     assert_eq!(status, 422);
     assert!(answer["errors"]["email"].is_array(), "{answer}");
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        USERS,
-        &manager,
-        Some(json!({"name": "", "email": "not-an-email", "password": "short", "role": "boss"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            USERS,
+            &manager,
+            Some(json!({"name": "", "email": "not-an-email", "password": "short", "role": "boss"})),
+        )
+        .await;
     assert_eq!(status, 422, "{answer}");
     assert!(answer["errors"]["role"].is_array(), "{answer}");
 
@@ -203,43 +177,47 @@ async fn roles_decide_who_manages_staff(backend: Backend) {
     let (status, signed_in) = sign_in_with(&server, "new.cashier@demo.test", "till-pass-1").await;
     assert_eq!(status, 200);
     let till_token = signed_in["data"]["token"].as_str().unwrap().to_string();
-    let (status, _) = call(&server, Method::GET, "/api/v1/products", &till_token, None).await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/products", &till_token, None)
+        .await;
     assert_eq!(status, 200);
 
     // An update needs a version; a stale one is a 409 with the server's record.
     let item = format!("{USERS}/{id}");
-    let (status, _) = call(
-        &server,
-        Method::PATCH,
-        &item,
-        &manager,
-        Some(json!({"name": "No version"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &item,
+            &manager,
+            Some(json!({"name": "No version"})),
+        )
+        .await;
     assert_eq!(status, 422);
-    let (status, answer) = call(
-        &server,
-        Method::PATCH,
-        &item,
-        &manager,
-        Some(json!({"version": 7, "name": "Stale"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &item,
+            &manager,
+            Some(json!({"version": 7, "name": "Stale"})),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(answer["conflict"]["server_data"]["name"], "New Cashier");
 
     // Revoking the user revokes the tokens it holds.
-    let (status, answer) = call(
-        &server,
-        Method::PATCH,
-        &item,
-        &manager,
-        Some(json!({"version": 1, "is_active": false})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &item,
+            &manager,
+            Some(json!({"version": 1, "is_active": false})),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["is_active"], false);
-    let (status, _) = call(&server, Method::GET, "/api/v1/products", &till_token, None).await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/products", &till_token, None)
+        .await;
     assert_eq!(status, 401, "a deactivated user's token");
     let revoked = server
         .scalar(&format!(
@@ -251,9 +229,9 @@ async fn roles_decide_who_manages_staff(backend: Backend) {
     assert_eq!(status, 401);
 
     // Removed users leave the list; the other business's users are never in it.
-    let (status, _) = call(&server, Method::DELETE, &item, &manager, None).await;
+    let (status, _) = server.call(Method::DELETE, &item, &manager, None).await;
     assert_eq!(status, 200);
-    let (_, list) = call(&server, Method::GET, USERS, &owner, None).await;
+    let (_, list) = server.call(Method::GET, USERS, &owner, None).await;
     let emails: Vec<&str> = list["data"]
         .as_array()
         .unwrap()
@@ -266,16 +244,16 @@ async fn roles_decide_who_manages_staff(backend: Backend) {
     );
     assert_eq!(list["pagination"]["total"], 3);
     let other = server.sign_in("owner@other.test").await;
-    let (status, _) = call(&server, Method::GET, &item, &other, None).await;
+    let (status, _) = server.call(Method::GET, &item, &other, None).await;
     assert_eq!(status, 404);
-    let (status, _) = call(
-        &server,
-        Method::PATCH,
-        &format!("{USERS}/{owner_id}"),
-        &other,
-        Some(json!({"version": owner_version, "name": "Taken over"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &format!("{USERS}/{owner_id}"),
+            &other,
+            Some(json!({"version": owner_version, "name": "Taken over"})),
+        )
+        .await;
     assert_eq!(status, 404, "another business's user looks missing");
 }
 
@@ -284,24 +262,24 @@ async fn profile_password_change_keeps_only_this_session(backend: Backend) {
     let here = server.sign_in("manager@demo.test").await;
     let elsewhere = server.sign_in("manager@demo.test").await;
 
-    let (status, me) = call(&server, Method::GET, "/api/v1/profile", &here, None).await;
+    let (status, me) = server
+        .call(Method::GET, "/api/v1/profile", &here, None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(me["data"]["email"], "manager@demo.test");
     assert_eq!(me["data"]["role"], "manager");
 
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        "/api/v1/profile",
-        &here,
-        Some(json!({"password": "brand-new-pass", "current_password": "wrong"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/profile",
+            &here,
+            Some(json!({"password": "brand-new-pass", "current_password": "wrong"})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(answer["errors"]["current_password"].is_array(), "{answer}");
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
+    let (status, answer) = server.call(Method::PUT,
         "/api/v1/profile",
         &here,
         Some(json!({"name": "Max M.", "password": "brand-new-pass", "current_password": PASSWORD, "role": "owner"})),
@@ -314,9 +292,13 @@ async fn profile_password_change_keeps_only_this_session(backend: Backend) {
         "a profile cannot raise a role"
     );
 
-    let (status, _) = call(&server, Method::GET, "/api/v1/profile", &here, None).await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/profile", &here, None)
+        .await;
     assert_eq!(status, 200, "the session that changed the password goes on");
-    let (status, _) = call(&server, Method::GET, "/api/v1/profile", &elsewhere, None).await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/profile", &elsewhere, None)
+        .await;
     assert_eq!(status, 401, "every other session must sign in again");
     assert_eq!(
         sign_in_with(&server, "manager@demo.test", PASSWORD).await.0,
@@ -329,14 +311,14 @@ async fn profile_password_change_keeps_only_this_session(backend: Backend) {
         200
     );
     // A new name alone needs no password.
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/profile",
-        &here,
-        Some(json!({"name": "Max"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/profile",
+            &here,
+            Some(json!({"name": "Max"})),
+        )
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -346,76 +328,71 @@ async fn settings_change_reaches_terminals_through_sync(backend: Backend) {
     let manager = server.sign_in("manager@demo.test").await;
     let cashier = server.sign_in("cashier@demo.test").await;
 
-    let (status, full) = call(
-        &server,
-        Method::GET,
-        "/api/v1/sync/full?entities=settings",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, full) = server
+        .call(
+            Method::GET,
+            "/api/v1/sync/full?entities=settings",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{full}");
     let token = full["sync_token"].as_str().unwrap().to_string();
     let changes = format!("/api/v1/sync/changes?entities=settings&sync_token={token}");
-    let (_, before) = call(&server, Method::GET, &changes, &cashier, None).await;
+    let (_, before) = server.call(Method::GET, &changes, &cashier, None).await;
     assert!(before["data"]["settings"].is_null(), "{before}");
 
-    let (status, settings) = call(
-        &server,
-        Method::GET,
-        "/api/v1/business-settings",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, settings) = server
+        .call(Method::GET, "/api/v1/business-settings", &cashier, None)
+        .await;
     assert_eq!(status, 200);
     let version = settings["data"]["version"].as_i64().unwrap();
     let change = json!({"version": version, "company_name": "Demo Mart Central",
         "currency": {"code": "EUR", "symbol": "€", "minor_units": 2},
         "vat_inclusive": true, "max_cashier_discount_percent": 12.5});
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        "/api/v1/business-settings",
-        &manager,
-        Some(change.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            "/api/v1/business-settings",
+            &manager,
+            Some(change.clone()),
+        )
+        .await;
     assert_eq!(status, 403, "settings are the owner's");
-    let (status, answer) = call(
-        &server,
-        Method::PATCH,
-        "/api/v1/business-settings",
-        &owner,
-        Some(json!({"version": version, "currency_code": "eur", "timezone": "Mars Base"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            "/api/v1/business-settings",
+            &owner,
+            Some(json!({"version": version, "currency_code": "eur", "timezone": "Mars Base"})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(
         answer["errors"]["currency_code"].is_array() && answer["errors"]["timezone"].is_array(),
         "{answer}"
     );
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        "/api/v1/business-settings",
-        &owner,
-        Some(change.clone()),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            "/api/v1/business-settings",
+            &owner,
+            Some(change.clone()),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["company_name"], "Demo Mart Central");
     assert_eq!(answer["data"]["currency"]["code"], "EUR");
     assert_eq!(answer["data"]["max_cashier_discount_percent"], 12.5);
     assert_eq!(answer["data"]["version"], version + 1);
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        "/api/v1/business-settings",
-        &owner,
-        Some(change),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            "/api/v1/business-settings",
+            &owner,
+            Some(change),
+        )
+        .await;
     assert_eq!(
         status, 409,
         "the same change again is based on a stale version"
@@ -426,14 +403,14 @@ async fn settings_change_reaches_terminals_through_sync(backend: Backend) {
     let mut token = token;
     let mut delivered = Value::Null;
     for _ in 0..300 {
-        let (status, page) = call(
-            &server,
-            Method::GET,
-            &format!("/api/v1/sync/changes?entities=settings&sync_token={token}"),
-            &cashier,
-            None,
-        )
-        .await;
+        let (status, page) = server
+            .call(
+                Method::GET,
+                &format!("/api/v1/sync/changes?entities=settings&sync_token={token}"),
+                &cashier,
+                None,
+            )
+            .await;
         assert_eq!(status, 200, "{page}");
         token = page["sync_token"].as_str().unwrap().to_string();
         if !page["data"]["settings"].is_null() {
@@ -451,21 +428,23 @@ async fn settings_change_reaches_terminals_through_sync(backend: Backend) {
     assert_eq!(delivered["version"], version + 1);
 
     // The business profile and invoice settings bump the same version and are read back.
-    let (status, business) = call(&server, Method::GET, "/api/v1/business", &cashier, None).await;
+    let (status, business) = server
+        .call(Method::GET, "/api/v1/business", &cashier, None)
+        .await;
     assert_eq!(status, 200);
     let id = business["data"]["id"].as_i64().unwrap();
     assert_eq!(business["data"]["companyName"], "Demo Mart Central");
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/business/{id}"),
-        &owner,
-        Some(
-            json!({"version": version + 1, "address": "1 Main St", "phoneNumber": "+15550100",
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            &format!("/api/v1/business/{id}"),
+            &owner,
+            Some(
+                json!({"version": version + 1, "address": "1 Main St", "phoneNumber": "+15550100",
                     "business_category_id": 1, "shopOpeningBalance": 100.25}),
-        ),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     for key in [
         "companyName",
@@ -478,42 +457,37 @@ async fn settings_change_reaches_terminals_through_sync(backend: Backend) {
         assert!(answer["data"].get(key).is_some(), "{key} in {answer}");
     }
     assert_eq!(answer["data"]["shopOpeningBalance"], 100.25);
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        "/api/v1/invoice-settings/update",
-        &owner,
-        Some(json!({"invoice_size": "3_inch_80mm"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/invoice-settings/update",
+            &owner,
+            Some(json!({"invoice_size": "3_inch_80mm"})),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["invoice_size"], "3_inch_80mm");
-    let (_, answer) = call(
-        &server,
-        Method::GET,
-        "/api/v1/invoice-settings",
-        &cashier,
-        None,
-    )
-    .await;
+    let (_, answer) = server
+        .call(Method::GET, "/api/v1/invoice-settings", &cashier, None)
+        .await;
     assert_eq!(answer["data"]["invoice_size"], "3_inch_80mm");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/invoice-settings/update",
-        &owner,
-        Some(json!({"invoice_size": "poster"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/invoice-settings/update",
+            &owner,
+            Some(json!({"invoice_size": "poster"})),
+        )
+        .await;
     assert_eq!(status, 422);
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/business/{}", server.seed.other_business_id),
-        &owner,
-        Some(json!({"version": 1})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &format!("/api/v1/business/{}", server.seed.other_business_id),
+            &owner,
+            Some(json!({"version": 1})),
+        )
+        .await;
     assert_eq!(status, 404, "another business looks missing");
 }
 
@@ -521,9 +495,9 @@ async fn next_invoice_number_is_a_preview(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
     let path = "/api/v1/new-invoice?platform=sales";
-    let (status, first) = call(&server, Method::GET, path, &cashier, None).await;
+    let (status, first) = server.call(Method::GET, path, &cashier, None).await;
     assert_eq!(status, 200, "{first}");
-    let (_, second) = call(&server, Method::GET, path, &cashier, None).await;
+    let (_, second) = server.call(Method::GET, path, &cashier, None).await;
     assert_eq!(
         first["data"]["invoice_number"],
         second["data"]["invoice_number"]
@@ -532,27 +506,24 @@ async fn next_invoice_number_is_a_preview(backend: Backend) {
         .as_str()
         .unwrap()
         .ends_with("000001"));
-    let (status, answer) = call(
-        &server,
-        Method::GET,
-        "/api/v1/new-invoice?platform=spaceships",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::GET,
+            "/api/v1/new-invoice?platform=spaceships",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(answer["errors"]["platform"].is_array());
 
-    let (_, currencies) = call(&server, Method::GET, "/api/v1/currencies", &cashier, None).await;
+    let (_, currencies) = server
+        .call(Method::GET, "/api/v1/currencies", &cashier, None)
+        .await;
     assert!(currencies["data"].as_array().unwrap().len() > 10);
-    let (_, categories) = call(
-        &server,
-        Method::GET,
-        "/api/v1/business-categories",
-        &cashier,
-        None,
-    )
-    .await;
+    let (_, categories) = server
+        .call(Method::GET, "/api/v1/business-categories", &cashier, None)
+        .await;
     assert_eq!(categories["data"][0]["id"], 1);
 }
 
@@ -560,21 +531,16 @@ async fn variants_belong_to_their_product(backend: Backend) {
     let server = TestServer::start(backend).await;
     let manager = server.sign_in("manager@demo.test").await;
     let cashier = server.sign_in("cashier@demo.test").await;
-    let (_, products) = call(&server, Method::GET, "/api/v1/products", &manager, None).await;
+    let (_, products) = server
+        .call(Method::GET, "/api/v1/products", &manager, None)
+        .await;
     let product = products["data"][2]["id"].as_i64().unwrap();
     let path = format!("/api/v1/products/{product}/variants");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &path,
-        &cashier,
-        Some(json!({"sku": "X"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::POST, &path, &cashier, Some(json!({"sku": "X"})))
+        .await;
     assert_eq!(status, 403);
-    let (status, created) = call(
-        &server,
-        Method::POST,
+    let (status, created) = server.call(Method::POST,
         &path,
         &manager,
         Some(json!({"sku": "TEE-RED-M", "barcode": "2100000000019", "price": 12.99, "product_id": 999999})),
@@ -607,40 +573,35 @@ async fn variants_belong_to_their_product(backend: Backend) {
     assert_eq!(variant["price"], 12.99);
     assert_eq!(variant["is_active"], true);
     let id = variant["id"].as_i64().unwrap();
-    let (_, list) = call(&server, Method::GET, &path, &cashier, None).await;
+    let (_, list) = server.call(Method::GET, &path, &cashier, None).await;
     assert_eq!(list["pagination"]["total"], 1);
-    let (status, found) = call(
-        &server,
-        Method::GET,
-        "/api/v1/variants/by-barcode/2100000000019",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, found) = server
+        .call(
+            Method::GET,
+            "/api/v1/variants/by-barcode/2100000000019",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(found["data"]["id"], id);
-    let (status, toggled) = call(
-        &server,
-        Method::PATCH,
-        &format!("/api/v1/variants/{id}/toggle-active"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, toggled) = server
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/variants/{id}/toggle-active"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(toggled["data"]["is_active"], false);
     assert_eq!(toggled["data"]["version"], 2);
     let other = server.sign_in("owner@other.test").await;
-    let (status, _) = call(&server, Method::GET, &path, &other, None).await;
+    let (status, _) = server.call(Method::GET, &path, &other, None).await;
     assert_eq!(status, 404);
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/variants/{id}"),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::GET, &format!("/api/v1/variants/{id}"), &other, None)
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -648,7 +609,9 @@ async fn batches_by_expiry(backend: Backend) {
     let server = TestServer::start(backend).await;
     let manager = server.sign_in("manager@demo.test").await;
     let cashier = server.sign_in("cashier@demo.test").await;
-    let (_, products) = call(&server, Method::GET, "/api/v1/products", &manager, None).await;
+    let (_, products) = server
+        .call(Method::GET, "/api/v1/products", &manager, None)
+        .await;
     let product = products["data"][1]["id"].as_i64().unwrap();
     let today = chrono::Utc::now().date_naive();
     let day = |offset: i64| {
@@ -663,9 +626,7 @@ async fn batches_by_expiry(backend: Backend) {
         ("LATER", 90, 6),
         ("EMPTY-OLD", -1, 0),
     ] {
-        let (status, stock) = call(
-            &server,
-            Method::POST,
+        let (status, stock) = server.call(Method::POST,
             "/api/v1/stocks",
             &manager,
             Some(json!({"product_id": product, "batch_no": batch, "productStock": quantity,
@@ -676,14 +637,9 @@ async fn batches_by_expiry(backend: Backend) {
         ids.push(stock["data"]["id"].as_i64().unwrap());
     }
 
-    let (status, expired) = call(
-        &server,
-        Method::GET,
-        "/api/v1/batches/expired",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, expired) = server
+        .call(Method::GET, "/api/v1/batches/expired", &cashier, None)
+        .await;
     assert_eq!(status, 200);
     let names = |body: &Value| -> Vec<String> {
         body["batches"]
@@ -716,44 +672,39 @@ async fn batches_by_expiry(backend: Backend) {
         assert!(old.get(key).is_some(), "{key} in {old}");
     }
 
-    let (_, soon) = call(
-        &server,
-        Method::GET,
-        "/api/v1/batches/expiring",
-        &cashier,
-        None,
-    )
-    .await;
+    let (_, soon) = server
+        .call(Method::GET, "/api/v1/batches/expiring", &cashier, None)
+        .await;
     assert_eq!(names(&soon), ["SOON"], "{soon}");
     assert_eq!(soon["days"], 30);
-    let (_, year) = call(
-        &server,
-        Method::GET,
-        "/api/v1/batches/expiring?days=365",
-        &cashier,
-        None,
-    )
-    .await;
+    let (_, year) = server
+        .call(
+            Method::GET,
+            "/api/v1/batches/expiring?days=365",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(names(&year), ["SOON", "LATER"]);
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        "/api/v1/batches/expiring?days=-4",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            "/api/v1/batches/expiring?days=-4",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
 
     // First expiry first, expired batches left aside.
-    let (status, picked) = call(
-        &server,
-        Method::POST,
-        &format!("/api/v1/products/{product}/select-batches"),
-        &cashier,
-        Some(json!({"quantity": 7})),
-    )
-    .await;
+    let (status, picked) = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/products/{product}/select-batches"),
+            &cashier,
+            Some(json!({"quantity": 7})),
+        )
+        .await;
     assert_eq!(status, 200, "{picked}");
     assert_eq!(picked["strategy"], "fefo");
     assert_eq!(picked["fulfilled"], true);
@@ -776,57 +727,52 @@ async fn batches_by_expiry(backend: Backend) {
         ]
     );
 
-    let (status, detail) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/batches/{}", ids[1]),
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, detail) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/batches/{}", ids[1]),
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["batch"]["is_expiring_soon"], true);
     assert_eq!(detail["movement_summary"]["total_movements"], 0);
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/batches/{}/movements", ids[1]),
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/batches/{}/movements", ids[1]),
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
 
     let other = server.sign_in("owner@other.test").await;
-    let (_, theirs) = call(
-        &server,
-        Method::GET,
-        "/api/v1/batches/expired",
-        &other,
-        None,
-    )
-    .await;
+    let (_, theirs) = server
+        .call(Method::GET, "/api/v1/batches/expired", &other, None)
+        .await;
     assert_eq!(
         theirs["count"], 0,
         "another business's batches are not listed"
     );
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/batches/{}", ids[0]),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/batches/{}", ids[0]),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/products/{product}/batches"),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{product}/batches"),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -834,9 +780,13 @@ async fn dashboard_figures(backend: Backend) {
     let server = TestServer::start(backend).await;
     let manager = server.sign_in("manager@demo.test").await;
     let cashier = server.sign_in("cashier@demo.test").await;
-    let (status, _) = call(&server, Method::GET, "/api/v1/dashboard", &cashier, None).await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/dashboard", &cashier, None)
+        .await;
     assert_eq!(status, 403);
-    let (status, board) = call(&server, Method::GET, "/api/v1/dashboard", &manager, None).await;
+    let (status, board) = server
+        .call(Method::GET, "/api/v1/dashboard", &manager, None)
+        .await;
     assert_eq!(status, 200, "{board}");
     for key in [
         "total_expense",
@@ -856,19 +806,21 @@ async fn dashboard_figures(backend: Backend) {
     }
     assert_eq!(board["data"]["total_items"], common::TEST_PRODUCTS);
     assert_eq!(board["data"]["sales"].as_array().unwrap().len(), 7);
-    let (status, summary) = call(&server, Method::GET, "/api/v1/summary", &manager, None).await;
+    let (status, summary) = server
+        .call(Method::GET, "/api/v1/summary", &manager, None)
+        .await;
     assert_eq!(status, 200);
     for key in ["sales", "income", "expense", "purchase"] {
         assert!(summary["data"][key].is_number(), "{key} in {summary}");
     }
-    let (status, answer) = call(
-        &server,
-        Method::GET,
-        "/api/v1/invoices?party_id=987654",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::GET,
+            "/api/v1/invoices?party_id=987654",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(answer["errors"]["party_id"].is_array());
 }
@@ -878,14 +830,14 @@ async fn till_pins_are_hashed_and_reach_terminals_of_their_business_only(backend
     let owner = server.sign_in("owner@demo.test").await;
     let manager = server.sign_in("manager@demo.test").await;
     let cashier = server.sign_in("cashier@demo.test").await;
-    let (full_status, full) = call(
-        &server,
-        Method::GET,
-        "/api/v1/sync/full?entities=cashiers",
-        &cashier,
-        None,
-    )
-    .await;
+    let (full_status, full) = server
+        .call(
+            Method::GET,
+            "/api/v1/sync/full?entities=cashiers",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(full_status, 200, "{full}");
     let token = full["sync_token"].as_str().unwrap().to_string();
     let staff = full["data"]["cashiers"].as_array().unwrap();
@@ -897,69 +849,69 @@ async fn till_pins_are_hashed_and_reach_terminals_of_their_business_only(backend
     let (manager_id, version) = user_id(&server, &owner, "manager@demo.test").await;
     let item = format!("{USERS}/{manager_id}");
     for bad in ["123", "1234567", "12 4", "١٢٣٤"] {
-        let (status, answer) = call(
-            &server,
-            Method::PATCH,
-            &item,
-            &owner,
-            Some(json!({"version": version, "pin": bad})),
-        )
-        .await;
+        let (status, answer) = server
+            .call(
+                Method::PATCH,
+                &item,
+                &owner,
+                Some(json!({"version": version, "pin": bad})),
+            )
+            .await;
         assert_eq!(status, 422, "{bad}: {answer}");
         assert!(answer["errors"]["pin"].is_array(), "{answer}");
     }
-    let (status, answer) = call(
-        &server,
-        Method::PATCH,
-        &item,
-        &owner,
-        Some(json!({"version": version, "pin": "1357"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &item,
+            &owner,
+            Some(json!({"version": version, "pin": "1357"})),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["has_pin"], true);
     assert!(!answer.to_string().contains("1357") && !answer.to_string().contains("argon2"));
     // Only an owner touches an owner, PIN included; the same PIN twice is refused.
     let (owner_id, owner_version) = user_id(&server, &owner, "owner@demo.test").await;
-    let (status, _) = call(
-        &server,
-        Method::PATCH,
-        &format!("{USERS}/{owner_id}"),
-        &manager,
-        Some(json!({"version": owner_version, "pin": "2468"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &format!("{USERS}/{owner_id}"),
+            &manager,
+            Some(json!({"version": owner_version, "pin": "2468"})),
+        )
+        .await;
     assert_eq!(status, 403);
     let (cashier_id, cashier_version) = user_id(&server, &owner, "cashier@demo.test").await;
-    let (status, answer) = call(
-        &server,
-        Method::PATCH,
-        &format!("{USERS}/{cashier_id}"),
-        &manager,
-        Some(json!({"version": cashier_version, "pin": "1357"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &format!("{USERS}/{cashier_id}"),
+            &manager,
+            Some(json!({"version": cashier_version, "pin": "1357"})),
+        )
+        .await;
     assert_eq!(status, 422, "{answer}");
     assert!(answer["errors"]["pin"].is_array(), "{answer}");
-    let (status, _) = call(
-        &server,
-        Method::PATCH,
-        &format!("{USERS}/{cashier_id}"),
-        &manager,
-        Some(json!({"version": cashier_version, "pin": "024680"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &format!("{USERS}/{cashier_id}"),
+            &manager,
+            Some(json!({"version": cashier_version, "pin": "024680"})),
+        )
+        .await;
     assert_eq!(status, 200);
 
     // Terminals get the new hashes (never the PINs) through changes, with the roles.
-    let (status, changes) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/sync/changes?entities=cashiers&sync_token={token}"),
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, changes) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/sync/changes?entities=cashiers&sync_token={token}"),
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{changes}");
     let updated = changes["data"]["cashiers"]["updated"].as_array().unwrap();
     let mut seen: Vec<(i64, String)> = updated
@@ -984,14 +936,14 @@ async fn till_pins_are_hashed_and_reach_terminals_of_their_business_only(backend
 
     // Another business sees none of these people.
     let other = server.sign_in("owner@other.test").await;
-    let (status, theirs) = call(
-        &server,
-        Method::GET,
-        "/api/v1/sync/full?entities=cashiers",
-        &other,
-        None,
-    )
-    .await;
+    let (status, theirs) = server
+        .call(
+            Method::GET,
+            "/api/v1/sync/full?entities=cashiers",
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let theirs = theirs["data"]["cashiers"].as_array().unwrap();
     assert!(!theirs.is_empty());

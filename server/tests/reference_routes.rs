@@ -18,22 +18,8 @@ const OTHER_OWNER: &str = "owner@other.test";
 /// payment types 1 Cash, 3 Due; VAT 1 is 0%.
 const SUPPLIER: i64 = 6;
 
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.request(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    json(request.send().await.unwrap()).await
-}
-
 async fn get(server: &TestServer, path: &str, token: &str) -> Value {
-    let (status, body) = call(server, Method::GET, path, token, None).await;
+    let (status, body) = server.call(Method::GET, path, token, None).await;
     assert_eq!(status, 200, "GET {path}: {body}");
     body
 }
@@ -82,14 +68,14 @@ async fn lookups_and_party_restore(backend: Backend) {
     let manager = server.sign_in(MANAGER).await;
     let other = server.sign_in(OTHER_OWNER).await;
 
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/categories",
-        &manager,
-        Some(json!({"categoryName": "Extra"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/categories",
+            &manager,
+            Some(json!({"categoryName": "Extra"})),
+        )
+        .await;
     assert_eq!(status, 201);
     let all = get(&server, "/api/v1/categories", &cashier).await;
     let page = get(
@@ -101,14 +87,14 @@ async fn lookups_and_party_restore(backend: Backend) {
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
     assert_eq!(page["pagination"]["per_page"], 1);
     assert_eq!(page["pagination"]["total"], all["pagination"]["total"]);
-    let (status, answer) = call(
-        &server,
-        Method::GET,
-        "/api/v1/categories/paginated?per_page=x",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::GET,
+            "/api/v1/categories/paginated?per_page=x",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "per_page"), "{answer}");
     let theirs = get(&server, "/api/v1/categories/paginated", &other).await;
@@ -132,52 +118,47 @@ async fn lookups_and_party_restore(backend: Backend) {
     )
     .await;
     assert_eq!(one["data"], euro);
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        "/api/v1/currencies/9999",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/currencies/9999", &cashier, None)
+        .await;
     assert_eq!(status, 404);
 
     // A party deleted by mistake comes back with its due, at a new version terminals pull.
-    let (status, created) = call(
-        &server,
-        Method::POST,
-        "/api/v1/parties",
-        &cashier,
-        Some(json!({"name": "Rita Regular", "type": "Customer", "opening_balance": "4.50"})),
-    )
-    .await;
+    let (status, created) = server
+        .call(
+            Method::POST,
+            "/api/v1/parties",
+            &cashier,
+            Some(json!({"name": "Rita Regular", "type": "Customer", "opening_balance": "4.50"})),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["data"]["id"].as_i64().unwrap();
     let path = format!("/api/v1/parties/{id}");
-    let (status, _) = call(&server, Method::DELETE, &path, &cashier, None).await;
+    let (status, _) = server.call(Method::DELETE, &path, &cashier, None).await;
     assert_eq!(status, 200);
-    let (status, _) = call(&server, Method::GET, &path, &cashier, None).await;
+    let (status, _) = server.call(Method::GET, &path, &cashier, None).await;
     assert_eq!(status, 404);
     let restore = format!("{path}/restore");
-    let (status, _) = call(&server, Method::POST, &restore, &other, None).await;
+    let (status, _) = server.call(Method::POST, &restore, &other, None).await;
     assert_eq!(status, 404, "another business cannot restore it");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/parties/999999/restore",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/parties/999999/restore",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, restored) = call(&server, Method::POST, &restore, &cashier, None).await;
+    let (status, restored) = server.call(Method::POST, &restore, &cashier, None).await;
     assert_eq!(status, 200, "{restored}");
     assert_eq!(restored["data"]["version"], 3);
     assert_eq!(restored["data"]["due"].to_string(), "4.5");
     assert!(restored["data"]["deleted_at"].is_null());
     let again = get(&server, &path, &cashier).await;
     assert_eq!(again["data"]["name"], "Rita Regular");
-    let (status, twice) = call(&server, Method::POST, &restore, &cashier, None).await;
+    let (status, twice) = server.call(Method::POST, &restore, &cashier, None).await;
     assert_eq!(status, 200);
     assert_eq!(twice["data"]["version"], 3, "a live party is left as it is");
     let (listed, deleted) = synced(&server, &cashier, "parties", id, |found| {
@@ -218,14 +199,14 @@ async fn variants_from_attribute_values(backend: Backend) {
 
     let generate = format!("{base}/generate");
     let sizes_colours = json!({"attribute_values": [[1, 2], [10]], "default_price": "2.50"});
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &generate,
-        &cashier,
-        Some(sizes_colours.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &generate,
+            &cashier,
+            Some(sizes_colours.clone()),
+        )
+        .await;
     assert_eq!(status, 403);
     for (body, field) in [
         (json!({"attribute_values": []}), "attribute_values"),
@@ -240,7 +221,9 @@ async fn variants_from_attribute_values(backend: Backend) {
         ),
         (json!({"attribute_values": "1"}), "attribute_values"),
     ] {
-        let (status, answer) = call(&server, Method::POST, &generate, &manager, Some(body)).await;
+        let (status, answer) = server
+            .call(Method::POST, &generate, &manager, Some(body))
+            .await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
@@ -269,80 +252,75 @@ async fn variants_from_attribute_values(backend: Backend) {
         before + 2
     );
     // Only the combinations the product lacks are made.
-    let (status, more) = call(
-        &server,
-        Method::POST,
-        &generate,
-        &manager,
-        Some(json!({"attribute_values": [[10], [2, 3, 1]], "sku_format": "TEE"})),
-    )
-    .await;
+    let (status, more) = server
+        .call(
+            Method::POST,
+            &generate,
+            &manager,
+            Some(json!({"attribute_values": [[10], [2, 3, 1]], "sku_format": "TEE"})),
+        )
+        .await;
     assert_eq!(status, 201, "{more}");
     assert_eq!(more["data"].as_array().unwrap().len(), 1);
     assert_eq!(more["data"][0]["sku"], "TEE-3-10");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &format!("/api/v1/products/{product}/variants/generate"),
-        &other,
-        Some(sizes_colours.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/products/{product}/variants/generate"),
+            &other,
+            Some(sizes_colours.clone()),
+        )
+        .await;
     assert_eq!(status, 404, "another business's product is unknown");
 
     let find = format!("{base}/find");
-    let (status, found) = call(
-        &server,
-        Method::POST,
-        &find,
-        &cashier,
-        Some(json!({"attribute_values": [10, 2]})),
-    )
-    .await;
+    let (status, found) = server
+        .call(
+            Method::POST,
+            &find,
+            &cashier,
+            Some(json!({"attribute_values": [10, 2]})),
+        )
+        .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["data"]["id"], made[1]["id"], "order does not matter");
-    let (status, none) = call(
-        &server,
-        Method::POST,
-        &find,
-        &cashier,
-        Some(json!({"attribute_values": [2]})),
-    )
-    .await;
+    let (status, none) = server
+        .call(
+            Method::POST,
+            &find,
+            &cashier,
+            Some(json!({"attribute_values": [2]})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(none["data"].is_null(), "{none}");
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        &find,
-        &cashier,
-        Some(json!({"attribute_values": []})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            &find,
+            &cashier,
+            Some(json!({"attribute_values": []})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "attribute_values"), "{answer}");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &find,
-        &other,
-        Some(json!({"attribute_values": [10, 2]})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &find,
+            &other,
+            Some(json!({"attribute_values": [10, 2]})),
+        )
+        .await;
     assert_eq!(status, 404);
 
     let duplicate = format!("{base}/duplicate");
     let source = made[0]["id"].as_i64().unwrap();
     let copy = json!({"source_variant_id": source, "new_sku": "TEE-1-11", "new_barcode": "2990000000011",
                       "price_adjustment": "0.75", "new_attribute_values": [11, 1]});
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &duplicate,
-        &cashier,
-        Some(copy.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::POST, &duplicate, &cashier, Some(copy.clone()))
+        .await;
     assert_eq!(status, 403);
     for (body, field) in [
         (
@@ -366,23 +344,27 @@ async fn variants_from_attribute_values(backend: Backend) {
             "new_sku",
         ),
     ] {
-        let (status, answer) = call(&server, Method::POST, &duplicate, &manager, Some(body)).await;
+        let (status, answer) = server
+            .call(Method::POST, &duplicate, &manager, Some(body))
+            .await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
-    let (status, copied) = call(&server, Method::POST, &duplicate, &manager, Some(copy)).await;
+    let (status, copied) = server
+        .call(Method::POST, &duplicate, &manager, Some(copy))
+        .await;
     assert_eq!(status, 201, "{copied}");
     assert_eq!(copied["data"]["sku"], "TEE-1-11");
     assert_eq!(copied["data"]["barcode"], "2990000000011");
     assert_eq!(copied["data"]["price"].to_string(), "3.25");
-    let (_, found) = call(
-        &server,
-        Method::POST,
-        &find,
-        &cashier,
-        Some(json!({"attribute_values": [1, 11]})),
-    )
-    .await;
+    let (_, found) = server
+        .call(
+            Method::POST,
+            &find,
+            &cashier,
+            Some(json!({"attribute_values": [1, 11]})),
+        )
+        .await;
     assert_eq!(found["data"]["id"], copied["data"]["id"]);
 
     // Several at once, all or none.
@@ -391,14 +373,14 @@ async fn variants_from_attribute_values(backend: Backend) {
         made[0]["id"].as_i64().unwrap(),
         made[1]["id"].as_i64().unwrap(),
     );
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        &bulk,
-        &manager,
-        Some(json!({"variants": [{"id": a, "price": 9}, {"id": b, "price": -1, "sku": ""}]})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            &bulk,
+            &manager,
+            Some(json!({"variants": [{"id": a, "price": 9}, {"id": b, "price": -1, "sku": ""}]})),
+        )
+        .await;
     assert_eq!(status, 422, "{answer}");
     assert!(field_error(&answer, "variants[1].price"), "{answer}");
     assert!(field_error(&answer, "variants[1].sku"), "{answer}");
@@ -407,7 +389,9 @@ async fn variants_from_attribute_values(backend: Backend) {
         "2.5",
         "nothing written"
     );
-    let (_, others) = call(&server, Method::GET, "/api/v1/products", &manager, None).await;
+    let (_, others) = server
+        .call(Method::GET, "/api/v1/products", &manager, None)
+        .await;
     let elsewhere = others["data"][0]["id"].as_i64().unwrap();
     let foreign = get(
         &server,
@@ -417,26 +401,26 @@ async fn variants_from_attribute_values(backend: Backend) {
     .await["data"][0]["id"]
         .as_i64()
         .unwrap();
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        &bulk,
-        &manager,
-        Some(json!({"variants": [{"id": foreign, "price": 1}]})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            &bulk,
+            &manager,
+            Some(json!({"variants": [{"id": foreign, "price": 1}]})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "variants[0].id"), "{answer}");
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &bulk,
-        &cashier,
-        Some(json!({"variants": [{"id": a, "price": 1}]})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &bulk,
+            &cashier,
+            Some(json!({"variants": [{"id": a, "price": 1}]})),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, updated) = call(&server, Method::PUT, &bulk, &manager,
+    let (status, updated) = server.call(Method::PUT, &bulk, &manager,
         Some(json!({"variants": [{"id": a, "price": "9.99", "sort_order": 7}, {"id": b, "is_active": false, "product_id": elsewhere}]}))).await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["data"][0]["price"].to_string(), "9.99");
@@ -447,14 +431,14 @@ async fn variants_from_attribute_values(backend: Backend) {
         updated["data"][1]["product_id"], product,
         "a variant stays with its product"
     );
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &format!("/api/v1/products/{product}/variants/bulk"),
-        &other,
-        Some(json!({"variants": [{"id": a, "price": 1}]})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &format!("/api/v1/products/{product}/variants/bulk"),
+            &other,
+            Some(json!({"variants": [{"id": a, "price": 1}]})),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(
         server
@@ -471,26 +455,26 @@ async fn variant_stock_and_batches(backend: Backend) {
     let cashier = server.sign_in(CASHIER).await;
     let other = server.sign_in(OTHER_OWNER).await;
     let (product, _) = a_product(&server, &manager).await;
-    let (status, made) = call(
-        &server,
-        Method::POST,
-        &format!("/api/v1/products/{product}/variants"),
-        &manager,
-        Some(json!({"sku": "JAR-L", "price": "4", "cost_price": "2.50"})),
-    )
-    .await;
+    let (status, made) = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/products/{product}/variants"),
+            &manager,
+            Some(json!({"sku": "JAR-L", "price": "4", "cost_price": "2.50"})),
+        )
+        .await;
     assert_eq!(status, 201, "{made}");
     let variant = made["data"]["id"].as_i64().unwrap();
     let stock = format!("/api/v1/variants/{variant}/stock");
 
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &stock,
-        &cashier,
-        Some(json!({"quantity": 5, "operation": "set"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &stock,
+            &cashier,
+            Some(json!({"quantity": 5, "operation": "set"})),
+        )
+        .await;
     assert_eq!(status, 403, "a cashier counts no stock");
     for (body, field) in [
         (json!({"quantity": -1, "operation": "set"}), "quantity"),
@@ -501,13 +485,11 @@ async fn variant_stock_and_batches(backend: Backend) {
             "warehouse_id",
         ),
     ] {
-        let (status, answer) = call(&server, Method::PUT, &stock, &manager, Some(body)).await;
+        let (status, answer) = server.call(Method::PUT, &stock, &manager, Some(body)).await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
-    let (status, set) = call(
-        &server,
-        Method::PUT,
+    let (status, set) = server.call(Method::PUT,
         &stock,
         &manager,
         Some(
@@ -524,49 +506,49 @@ async fn variant_stock_and_batches(backend: Backend) {
     assert_eq!(record["batch_no"], "B-7");
     assert_eq!(record["productPurchasePrice"].to_string(), "2.5");
     let row = record["id"].as_i64().unwrap();
-    let (status, more) = call(
-        &server,
-        Method::PUT,
-        &stock,
-        &manager,
-        Some(json!({"quantity": "3.5", "operation": "increment", "batch_no": "B-7"})),
-    )
-    .await;
+    let (status, more) = server
+        .call(
+            Method::PUT,
+            &stock,
+            &manager,
+            Some(json!({"quantity": "3.5", "operation": "increment", "batch_no": "B-7"})),
+        )
+        .await;
     assert_eq!(status, 200, "{more}");
     assert_eq!(
         more["data"]["stock_record"]["id"], row,
         "the same batch row"
     );
     assert_eq!(more["data"]["total_stock"].to_string(), "8.5");
-    let (status, answer) = call(
-        &server,
-        Method::PUT,
-        &stock,
-        &manager,
-        Some(json!({"quantity": 9, "operation": "decrement", "batch_no": "B-7"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::PUT,
+            &stock,
+            &manager,
+            Some(json!({"quantity": 9, "operation": "decrement", "batch_no": "B-7"})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "quantity"), "{answer}");
-    let (status, other_batch) = call(
-        &server,
-        Method::PUT,
-        &stock,
-        &manager,
-        Some(json!({"quantity": 2, "operation": "increment", "batch_no": "B-8"})),
-    )
-    .await;
+    let (status, other_batch) = server
+        .call(
+            Method::PUT,
+            &stock,
+            &manager,
+            Some(json!({"quantity": 2, "operation": "increment", "batch_no": "B-8"})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_ne!(other_batch["data"]["stock_record"]["id"], row);
     assert_eq!(other_batch["data"]["total_stock"].to_string(), "10.5");
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &stock,
-        &other,
-        Some(json!({"quantity": 1, "operation": "set"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &stock,
+            &other,
+            Some(json!({"quantity": 1, "operation": "set"})),
+        )
+        .await;
     assert_eq!(status, 404);
 
     let summary = get(
@@ -594,14 +576,14 @@ async fn variant_stock_and_batches(backend: Backend) {
         "10.5",
         "the standard variant holds no stock of its own"
     );
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/products/{product}/variants/stock-summary"),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{product}/variants/stock-summary"),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 
     let batches = get(
@@ -617,14 +599,14 @@ async fn variant_stock_and_batches(backend: Backend) {
             .all(|b| b["variant"]["id"] == variant && b["variant"]["name"] == "JAR-L"),
         "{batches}"
     );
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/variants/{variant}/batches"),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/variants/{variant}/batches"),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 
     // Terminals receive the counted rows with their variant.
@@ -648,14 +630,14 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
         async move { get(server, "/api/v1/parties/1", &token).await["data"]["due"].to_string() }
     };
     // 4 at 0.50 on credit to customer 1, then 1.25 of it paid.
-    let (status, sale) = call(&server, Method::POST, "/api/v1/sales", &cashier, Some(json!({
+    let (status, sale) = server.call(Method::POST, "/api/v1/sales", &cashier, Some(json!({
         "party_id": 1, "payment_type_id": 3, "totalAmount": "2.00", "paidAmount": 0,
         "products": [{"line_no": 1, "stock_id": 1, "quantities": 4, "price": "0.5", "vat_id": 1}]
     }))).await;
     assert_eq!(status, 201, "{sale}");
     let sale_path = format!("/api/v1/sales/{}", sale["data"]["id"]);
     let start = party_due(manager.clone()).await;
-    let (status, paid) = call(&server, Method::POST, "/api/v1/dues", &cashier, Some(json!({
+    let (status, paid) = server.call(Method::POST, "/api/v1/dues", &cashier, Some(json!({
         "party_id": 1, "payDueAmount": "1.25", "payment_type_id": 1, "invoiceNumber": sale["data"]["invoiceNumber"]
     }))).await;
     assert_eq!(status, 201, "{paid}");
@@ -674,12 +656,14 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
     );
 
     let correct = json!({"payDueAmount": "0.50", "payment_type_id": 1, "paymentDate": "2026-01-02T10:00:00.000Z"});
-    let (status, answer) = call(&server, Method::PUT, &path, &cashier, Some(correct.clone())).await;
+    let (status, answer) = server
+        .call(Method::PUT, &path, &cashier, Some(correct.clone()))
+        .await;
     assert_eq!(status, 422, "no version named: {answer}");
     assert!(field_error(&answer, "version"), "{answer}");
     let mut stale = correct.clone();
     stale["version"] = json!(7);
-    let (status, answer) = call(&server, Method::PUT, &path, &cashier, Some(stale)).await;
+    let (status, answer) = server.call(Method::PUT, &path, &cashier, Some(stale)).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["conflict"]["server_version"], 1);
     let mut versioned = correct.clone();
@@ -691,13 +675,17 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
     ] {
         let mut wrong = versioned.clone();
         wrong[field] = value;
-        let (status, answer) = call(&server, Method::PUT, &path, &cashier, Some(wrong)).await;
+        let (status, answer) = server.call(Method::PUT, &path, &cashier, Some(wrong)).await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
-    let (status, _) = call(&server, Method::PUT, &path, &other, Some(versioned.clone())).await;
+    let (status, _) = server
+        .call(Method::PUT, &path, &other, Some(versioned.clone()))
+        .await;
     assert_eq!(status, 404);
-    let (status, corrected) = call(&server, Method::PUT, &path, &cashier, Some(versioned)).await;
+    let (status, corrected) = server
+        .call(Method::PUT, &path, &cashier, Some(versioned))
+        .await;
     assert_eq!(status, 200, "{corrected}");
     assert_eq!(corrected["data"]["payDueAmount"].to_string(), "0.5");
     assert_eq!(corrected["data"]["version"], 2);
@@ -707,9 +695,9 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
         "1.5"
     );
 
-    let (status, _) = call(&server, Method::DELETE, &path, &other, None).await;
+    let (status, _) = server.call(Method::DELETE, &path, &other, None).await;
     assert_eq!(status, 404);
-    let (status, voided) = call(&server, Method::DELETE, &path, &cashier, None).await;
+    let (status, voided) = server.call(Method::DELETE, &path, &cashier, None).await;
     assert_eq!(status, 200, "{voided}");
     assert!(!voided["data"]["deleted_at"].is_null());
     assert_eq!(party_due(manager.clone()).await, due_now("0"));
@@ -717,9 +705,9 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
         get(&server, &sale_path, &manager).await["data"]["dueAmount"].to_string(),
         "2"
     );
-    let (status, _) = call(&server, Method::GET, &path, &manager, None).await;
+    let (status, _) = server.call(Method::GET, &path, &manager, None).await;
     assert_eq!(status, 404);
-    let (status, _) = call(&server, Method::DELETE, &path, &cashier, None).await;
+    let (status, _) = server.call(Method::DELETE, &path, &cashier, None).await;
     assert_eq!(status, 404, "voided once");
     let expected: Value = serde_json::from_str(&due_now("0")).unwrap();
     let (parties, _) = synced(&server, &cashier, "parties", 1, |found| {
@@ -733,19 +721,23 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
     );
 
     // A supplier's payment is the managers' to change.
-    let (status, bought) = call(&server, Method::POST, "/api/v1/purchase", &manager, Some(json!({
+    let (status, bought) = server.call(Method::POST, "/api/v1/purchase", &manager, Some(json!({
         "party_id": SUPPLIER, "paidAmount": 0,
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 2, "productPurchasePrice": "1"}]
     }))).await;
     assert_eq!(status, 201, "{bought}");
-    let (status, paid) = call(&server, Method::POST, "/api/v1/dues", &manager, Some(json!({
+    let (status, paid) = server.call(Method::POST, "/api/v1/dues", &manager, Some(json!({
         "party_id": SUPPLIER, "payDueAmount": "1.5", "payment_type_id": 1, "invoiceNumber": bought["data"]["invoiceNumber"]
     }))).await;
     assert_eq!(status, 201, "{paid}");
     let supplier_path = format!("/api/v1/dues/{}", paid["data"]["id"]);
-    let (status, _) = call(&server, Method::DELETE, &supplier_path, &cashier, None).await;
+    let (status, _) = server
+        .call(Method::DELETE, &supplier_path, &cashier, None)
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(&server, Method::DELETE, &supplier_path, &manager, None).await;
+    let (status, _) = server
+        .call(Method::DELETE, &supplier_path, &manager, None)
+        .await;
     assert_eq!(status, 200);
     let purchase = get(
         &server,
@@ -772,7 +764,7 @@ async fn a_purchase_is_edited_by_replacing_its_lines(backend: Backend) {
                 .to_string()
         }
     };
-    let (status, bought) = call(&server, Method::POST, "/api/v1/purchase", &manager, Some(json!({
+    let (status, bought) = server.call(Method::POST, "/api/v1/purchase", &manager, Some(json!({
         "party_id": SUPPLIER, "paidAmount": 1, "payment_type_id": 1,
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 10, "productPurchasePrice": "0.30"}]
     }))).await;
@@ -783,13 +775,17 @@ async fn a_purchase_is_edited_by_replacing_its_lines(backend: Backend) {
 
     let edit = json!({"version": 1, "party_id": SUPPLIER, "payment_type_id": 1,
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 4, "productPurchasePrice": "0.50"}]});
-    let (status, _) = call(&server, Method::PUT, &path, &cashier, Some(edit.clone())).await;
+    let (status, _) = server
+        .call(Method::PUT, &path, &cashier, Some(edit.clone()))
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(&server, Method::PUT, &path, &other, Some(edit.clone())).await;
+    let (status, _) = server
+        .call(Method::PUT, &path, &other, Some(edit.clone()))
+        .await;
     assert_eq!(status, 404);
     let mut stale = edit.clone();
     stale["version"] = json!(5);
-    let (status, answer) = call(&server, Method::PUT, &path, &manager, Some(stale)).await;
+    let (status, answer) = server.call(Method::PUT, &path, &manager, Some(stale)).await;
     assert_eq!(status, 409, "{answer}");
     for (change, field) in [
         (json!({"products": []}), "products"),
@@ -804,12 +800,12 @@ async fn a_purchase_is_edited_by_replacing_its_lines(backend: Backend) {
         for (k, v) in change.as_object().unwrap() {
             wrong[k] = v.clone();
         }
-        let (status, answer) = call(&server, Method::PUT, &path, &manager, Some(wrong)).await;
+        let (status, answer) = server.call(Method::PUT, &path, &manager, Some(wrong)).await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
     assert_eq!(stock(manager.clone()).await, "30", "nothing half-written");
-    let (status, edited) = call(&server, Method::PUT, &path, &manager, Some(edit)).await;
+    let (status, edited) = server.call(Method::PUT, &path, &manager, Some(edit)).await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["data"]["totalAmount"].to_string(), "2");
     assert_eq!(
@@ -828,14 +824,16 @@ async fn a_purchase_is_edited_by_replacing_its_lines(backend: Backend) {
     assert_eq!(supplier_due(manager.clone()).await, "1");
 
     // Once most of it is sold, the purchase cannot shrink below what is left.
-    let (status, sold) = call(&server, Method::POST, "/api/v1/sales", &cashier, Some(json!({
+    let (status, sold) = server.call(Method::POST, "/api/v1/sales", &cashier, Some(json!({
         "payment_type_id": 1, "totalAmount": "11.50", "paidAmount": "11.50",
         "products": [{"line_no": 1, "stock_id": 1, "quantities": 23, "price": "0.5", "vat_id": 1}]
     }))).await;
     assert_eq!(status, 201, "{sold}");
     let shrink = json!({"version": 2, "party_id": SUPPLIER, "paidAmount": "0.5",
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 1, "productPurchasePrice": "0.50"}]});
-    let (status, answer) = call(&server, Method::PUT, &path, &manager, Some(shrink)).await;
+    let (status, answer) = server
+        .call(Method::PUT, &path, &manager, Some(shrink))
+        .await;
     assert_eq!(status, 422, "{answer}");
     assert!(field_error(&answer, "products"), "{answer}");
     assert!(
@@ -847,10 +845,10 @@ async fn a_purchase_is_edited_by_replacing_its_lines(backend: Backend) {
 
     // Goods sent back freeze it.
     let detail = edited["data"]["details"][0]["id"].clone();
-    let (status, _) = call(&server, Method::POST, "/api/v1/purchases-return", &manager,
+    let (status, _) = server.call(Method::POST, "/api/v1/purchases-return", &manager,
         Some(json!({"purchase_id": bought["data"]["id"], "lines": [{"purchase_detail_id": detail, "quantity": 1}]}))).await;
     assert_eq!(status, 201);
-    let (status, answer) = call(&server, Method::PUT, &path, &manager, Some(json!({"version": 3, "party_id": SUPPLIER,
+    let (status, answer) = server.call(Method::PUT, &path, &manager, Some(json!({"version": 3, "party_id": SUPPLIER,
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 9, "productPurchasePrice": "0.50"}]}))).await;
     assert_eq!(status, 422, "{answer}");
     assert!(field_error(&answer, "products"), "{answer}");
@@ -867,14 +865,14 @@ async fn a_business_is_set_up_and_closed(backend: Backend) {
     let other = server.sign_in(OTHER_OWNER).await;
     let setup = json!({"companyName": "Demo Mart Central", "business_category_id": 2,
         "address": "1 Market Street", "phoneNumber": "555-0100", "shopOpeningBalance": "150.00"});
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business",
-        &manager,
-        Some(setup.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/business",
+            &manager,
+            Some(setup.clone()),
+        )
+        .await;
     assert_eq!(status, 403);
     for (field, value) in [
         ("companyName", Value::Null),
@@ -883,28 +881,18 @@ async fn a_business_is_set_up_and_closed(backend: Backend) {
     ] {
         let mut wrong = setup.clone();
         wrong[field] = value;
-        let (status, answer) = call(
-            &server,
-            Method::POST,
-            "/api/v1/business",
-            &owner,
-            Some(wrong),
-        )
-        .await;
+        let (status, answer) = server
+            .call(Method::POST, "/api/v1/business", &owner, Some(wrong))
+            .await;
         assert_eq!(status, 422, "{answer}");
         assert!(field_error(&answer, field), "{field}: {answer}");
     }
     let before = get(&server, "/api/v1/business", &owner).await["data"]["version"]
         .as_i64()
         .unwrap();
-    let (status, done) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business",
-        &owner,
-        Some(setup),
-    )
-    .await;
+    let (status, done) = server
+        .call(Method::POST, "/api/v1/business", &owner, Some(setup))
+        .await;
     assert_eq!(status, 200, "{done}");
     let business = get(&server, "/api/v1/business", &manager).await;
     assert_eq!(business["data"]["companyName"], "Demo Mart Central");
@@ -916,47 +904,49 @@ async fn a_business_is_set_up_and_closed(backend: Backend) {
         "Demo Mart Central"
     );
 
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business-delete",
-        &manager,
-        Some(json!({"password": PASSWORD})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/business-delete",
+            &manager,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
     assert_eq!(status, 403, "owners only");
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business-delete",
-        &owner,
-        Some(json!({"password": "not it"})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/business-delete",
+            &owner,
+            Some(json!({"password": "not it"})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "password"), "{answer}");
-    let (status, answer) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business-delete",
-        &owner,
-        Some(json!({})),
-    )
-    .await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/business-delete",
+            &owner,
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(field_error(&answer, "password"), "{answer}");
     let theirs = get(&server, "/api/v1/products", &other).await["pagination"]["total"].clone();
-    let (status, closed) = call(
-        &server,
-        Method::POST,
-        "/api/v1/business-delete",
-        &owner,
-        Some(json!({"password": PASSWORD})),
-    )
-    .await;
+    let (status, closed) = server
+        .call(
+            Method::POST,
+            "/api/v1/business-delete",
+            &owner,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
     assert_eq!(status, 200, "{closed}");
     for token in [&owner, &manager] {
-        let (status, _) = call(&server, Method::GET, "/api/v1/business", token, None).await;
+        let (status, _) = server
+            .call(Method::GET, "/api/v1/business", token, None)
+            .await;
         assert_eq!(status, 401, "every session of the business ends");
     }
     for email in [OWNER, MANAGER, CASHIER] {

@@ -15,42 +15,18 @@ const CASHIER: &str = "cashier@demo.test";
 /// payment types 1 Cash, 3 Due; VAT 1 is 0%.
 const SUPPLIER: i64 = 6;
 
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.request(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    json(request.send().await.unwrap()).await
-}
-
 async fn stock_of(server: &TestServer, token: &str, id: i64) -> String {
-    let (status, body) = call(
-        server,
-        Method::GET,
-        &format!("/api/v1/stocks/{id}"),
-        token,
-        None,
-    )
-    .await;
+    let (status, body) = server
+        .call(Method::GET, &format!("/api/v1/stocks/{id}"), token, None)
+        .await;
     assert_eq!(status, 200, "{body}");
     body["data"]["productStock"].to_string()
 }
 
 async fn party_due(server: &TestServer, token: &str, id: i64) -> String {
-    let (status, body) = call(
-        server,
-        Method::GET,
-        &format!("/api/v1/parties/{id}"),
-        token,
-        None,
-    )
-    .await;
+    let (status, body) = server
+        .call(Method::GET, &format!("/api/v1/parties/{id}"), token, None)
+        .await;
     assert_eq!(status, 200, "{body}");
     body["data"]["due"].to_string()
 }
@@ -66,7 +42,9 @@ fn sale_body(quantity: u32, paid: &str, party: Option<i64>) -> Value {
 }
 
 async fn sell(server: &TestServer, token: &str, body: Value) -> Value {
-    let (status, created) = call(server, Method::POST, "/api/v1/sales", token, Some(body)).await;
+    let (status, created) = server
+        .call(Method::POST, "/api/v1/sales", token, Some(body))
+        .await;
     assert_eq!(status, 201, "{created}");
     created["data"].clone()
 }
@@ -82,14 +60,14 @@ async fn a_full_day_adds_up(backend: Backend) {
     assert_eq!(stock_of(&server, &manager, 1).await, "20");
 
     // Stock in: 10 at 0.30, 1.00 paid now, the rest owed to the supplier.
-    let (status, purchase) = call(&server, Method::POST, "/api/v1/purchase", &manager, Some(json!({
+    let (status, purchase) = server.call(Method::POST, "/api/v1/purchase", &manager, Some(json!({
         "party_id": SUPPLIER, "paidAmount": 1, "payment_type_id": 1,
         "products": [{"product_id": 1, "stock_id": 1, "quantities": 10, "productPurchasePrice": "0.30"}]
     }))).await;
     assert_eq!(status, 201, "{purchase}");
     assert_eq!(purchase["data"]["totalAmount"].to_string(), "3");
     assert_eq!(party_due(&server, &manager, SUPPLIER).await, "2");
-    let (status, _) = call(&server, Method::POST, "/api/v1/purchase", &cashier, Some(json!({
+    let (status, _) = server.call(Method::POST, "/api/v1/purchase", &cashier, Some(json!({
         "party_id": SUPPLIER, "products": [{"product_id": 1, "quantities": 1, "productPurchasePrice": 1}]
     }))).await;
     assert_eq!(status, 403, "a cashier buys no stock");
@@ -108,14 +86,14 @@ async fn a_full_day_adds_up(backend: Backend) {
     let online_id = online["id"].as_i64().unwrap();
 
     // Offline: 4 at 0.50 on credit to customer 1, through sync.
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/sync/register",
-        &cashier,
-        Some(json!({"device_id": "till-day", "device_name": "Till"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/sync/register",
+            &cashier,
+            Some(json!({"device_id": "till-day", "device_name": "Till"})),
+        )
+        .await;
     assert_eq!(status, 200);
     let now = pos_protocol::time::format(&chrono::Utc::now());
     let (status, synced) = json(server.request(Method::POST, "/api/v1/sync/batch", &cashier)
@@ -136,17 +114,17 @@ async fn a_full_day_adds_up(backend: Backend) {
     assert_eq!(party_due(&server, &manager, 1).await, "2");
 
     // One of the online sale back, refunded in cash.
-    let (status, returned) = call(
-        &server,
-        Method::POST,
-        "/api/v1/sales-return",
-        &cashier,
-        Some(json!({
-            "sale_id": online_id, "lines": [{"line_no": 1, "quantity": 1}],
-            "refund_method": "cash", "refund_amount": "0.58"
-        })),
-    )
-    .await;
+    let (status, returned) = server
+        .call(
+            Method::POST,
+            "/api/v1/sales-return",
+            &cashier,
+            Some(json!({
+                "sale_id": online_id, "lines": [{"line_no": 1, "quantity": 1}],
+                "refund_method": "cash", "refund_amount": "0.58"
+            })),
+        )
+        .await;
     assert_eq!(status, 201, "{returned}");
     assert_eq!(
         returned["data"]["lines"][0]["amount"].to_string(),
@@ -155,35 +133,35 @@ async fn a_full_day_adds_up(backend: Backend) {
     );
 
     // The customer pays 1.25 of the offline sale.
-    let (status, due) = call(&server, Method::POST, "/api/v1/dues", &cashier, Some(json!({
+    let (status, due) = server.call(Method::POST, "/api/v1/dues", &cashier, Some(json!({
         "party_id": 1, "payDueAmount": "1.25", "payment_type_id": 1, "invoiceNumber": offline_invoice,
         "paymentDate": now
     }))).await;
     assert_eq!(status, 201, "{due}");
     assert_eq!(due["data"]["dueAmountAfterPay"].to_string(), "0.75");
     assert_eq!(party_due(&server, &manager, 1).await, "0.75");
-    let (status, open) = call(
-        &server,
-        Method::GET,
-        "/api/v1/dues/invoices?party_id=1",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, open) = server
+        .call(
+            Method::GET,
+            "/api/v1/dues/invoices?party_id=1",
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{open}");
     assert_eq!(open["data"].as_array().unwrap().len(), 1);
     assert_eq!(open["data"][0]["dueAmount"].to_string(), "0.75");
 
     // The day's summary is the sum of what happened.
     let day = today();
-    let (status, summary) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/reports/sales/summary?from_date={day}&to_date={day}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, summary) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/sales/summary?from_date={day}&to_date={day}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{summary}");
     let totals = &summary["data"]["totals"];
     assert_eq!(totals["count"], 2, "{summary}");
@@ -210,14 +188,14 @@ async fn a_full_day_adds_up(backend: Backend) {
     assert_eq!(totals["returns_amount"].to_string(), "0.58");
     assert_eq!(totals["net_amount"].to_string(), "3.15");
     // The sales report's totals take the returns of its sales off as well.
-    let (status, report) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/reports/sales?date_from={day}&date_to={day}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, report) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/sales?date_from={day}&date_to={day}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["totals"]["count"], 2, "{report}");
     assert_eq!(report["totals"]["profit"].to_string(), "1.2");
@@ -237,14 +215,9 @@ async fn a_full_day_adds_up(backend: Backend) {
         .collect();
     assert_eq!(devices, ["back-office", "till-day"]);
     assert_eq!(summary["data"]["by_day"][0]["date"], json!(day));
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        "/api/v1/reports/sales/summary",
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::GET, "/api/v1/reports/sales/summary", &cashier, None)
+        .await;
     assert_eq!(status, 403, "reports are for managers");
 
     // Stock = start + purchased - sold + returned, and terminals are told.
@@ -253,14 +226,14 @@ async fn a_full_day_adds_up(backend: Backend) {
     // before it has ended, so a busy server (other tests included) may show it a moment later.
     let mut attempts = 0;
     let (changes, synced_stock) = loop {
-        let (status, changes) = call(
-            &server,
-            Method::GET,
-            "/api/v1/sync/changes?entities=stocks",
-            &cashier,
-            None,
-        )
-        .await;
+        let (status, changes) = server
+            .call(
+                Method::GET,
+                "/api/v1/sync/changes?entities=stocks",
+                &cashier,
+                None,
+            )
+            .await;
         assert_eq!(status, 200, "{changes}");
         let synced_stock: Vec<String> = ["created", "updated"]
             .iter()
@@ -307,14 +280,9 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     // Two more online is one too many: refused, nothing written.
     let over = json!({"sale_id": sale_id, "lines": [{"line_no": 1, "quantity": 2}],
                       "refund_method": "cash", "refund_amount": "1.00"});
-    let (status, refused) = call(
-        &server,
-        Method::POST,
-        "/api/v1/sales-return",
-        &cashier,
-        Some(over),
-    )
-    .await;
+    let (status, refused) = server
+        .call(Method::POST, "/api/v1/sales-return", &cashier, Some(over))
+        .await;
     assert_eq!(status, 422, "{refused}");
     assert!(
         refused["errors"]["lines[0].quantity"].is_array(),
@@ -325,32 +293,27 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     // The last one is fine; then nothing is left.
     let last = json!({"sale_id": sale_id, "lines": [{"line_no": 1, "quantity": 1}],
                       "refund_method": "cash", "refund_amount": "0.50"});
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/sales-return",
-        &cashier,
-        Some(last.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/api/v1/sales-return",
+            &cashier,
+            Some(last.clone()),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/sales-return",
-        &cashier,
-        Some(last),
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::POST, "/api/v1/sales-return", &cashier, Some(last))
+        .await;
     assert_eq!(status, 422);
-    let (_, shown) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/sales/{sale_id}"),
-        &cashier,
-        None,
-    )
-    .await;
+    let (_, shown) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/sales/{sale_id}"),
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(
         shown["data"]["details"][0]["returned_quantity"].to_string(),
         "3"
@@ -358,7 +321,7 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     assert_eq!(stock_of(&server, &cashier, 1).await, "20");
     // Another business's sale is not there.
     let other = server.sign_in("cashier@other.test").await;
-    let (status, _) = call(&server, Method::POST, "/api/v1/sales-return", &other, Some(json!({
+    let (status, _) = server.call(Method::POST, "/api/v1/sales-return", &other, Some(json!({
         "sale_id": sale_id, "lines": [{"line_no": 1, "quantity": 1}], "refund_method": "cash", "refund_amount": 0
     }))).await;
     assert_eq!(status, 404);
@@ -372,39 +335,34 @@ async fn a_void_puts_stock_and_due_back(backend: Backend) {
     let id = sale["id"].as_i64().unwrap();
     assert_eq!(stock_of(&server, &manager, 1).await, "15");
     assert_eq!(party_due(&server, &manager, 2).await, "2.5");
-    let (status, _) = call(
-        &server,
-        Method::DELETE,
-        &format!("/api/v1/sales/{id}"),
-        &cashier,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/sales/{id}"),
+            &cashier,
+            None,
+        )
+        .await;
     assert_eq!(status, 403, "a cashier voids nothing");
     let other = server.sign_in("owner@other.test").await;
-    let (status, _) = call(
-        &server,
-        Method::DELETE,
-        &format!("/api/v1/sales/{id}"),
-        &other,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::DELETE, &format!("/api/v1/sales/{id}"), &other, None)
+        .await;
     assert_eq!(status, 404);
     // One came back before the void: only the other four return now.
-    let (status, _) = call(&server, Method::POST, "/api/v1/sales-return", &cashier, Some(json!({
+    let (status, _) = server.call(Method::POST, "/api/v1/sales-return", &cashier, Some(json!({
         "sale_id": id, "lines": [{"line_no": 1, "quantity": 1}], "refund_method": "due", "refund_amount": "0.50"
     }))).await;
     assert_eq!(status, 201);
     assert_eq!(party_due(&server, &manager, 2).await, "2");
-    let (status, voided) = call(
-        &server,
-        Method::DELETE,
-        &format!("/api/v1/sales/{id}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, voided) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/sales/{id}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{voided}");
     assert_eq!(voided["data"]["version"], 2);
     assert!(voided["data"]["deleted_at"].is_string());
@@ -414,25 +372,22 @@ async fn a_void_puts_stock_and_due_back(backend: Backend) {
         "0",
         "2.50 owed, 0.50 returned, the rest voided"
     );
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/sales/{id}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::GET, &format!("/api/v1/sales/{id}"), &manager, None)
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = call(
-        &server,
-        Method::DELETE,
-        &format!("/api/v1/sales/{id}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/sales/{id}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 404, "voided once");
-    let (_, list) = call(&server, Method::GET, "/api/v1/sales", &manager, None).await;
+    let (_, list) = server
+        .call(Method::GET, "/api/v1/sales", &manager, None)
+        .await;
     assert_eq!(list["pagination"]["total"], 0);
 }
 
@@ -446,14 +401,9 @@ async fn sales_list_filters_and_versions(backend: Backend) {
     let list = |query: &str| {
         let (server, manager, query) = (&server, &manager, query.to_string());
         async move {
-            let (status, body) = call(
-                server,
-                Method::GET,
-                &format!("/api/v1/sales{query}"),
-                manager,
-                None,
-            )
-            .await;
+            let (status, body) = server
+                .call(Method::GET, &format!("/api/v1/sales{query}"), manager, None)
+                .await;
             assert_eq!(status, 200, "{query}: {body}");
             body
         }
@@ -478,57 +428,57 @@ async fn sales_list_filters_and_versions(backend: Backend) {
     let page = list("?per_page=2&page=2").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
     assert_eq!(page["pagination"]["last_page"], 2);
-    let (status, bad) = call(
-        &server,
-        Method::GET,
-        "/api/v1/sales?date_from=yesterday",
-        &manager,
-        None,
-    )
-    .await;
+    let (status, bad) = server
+        .call(
+            Method::GET,
+            "/api/v1/sales?date_from=yesterday",
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(bad["errors"]["date_from"].is_array(), "{bad}");
 
     // Edits of the header are versioned.
     let id = first["id"].as_i64().unwrap();
     let path = format!("/api/v1/sales/{id}");
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &path,
-        &manager,
-        Some(json!({"payment_type_id": 2})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &path,
+            &manager,
+            Some(json!({"payment_type_id": 2})),
+        )
+        .await;
     assert_eq!(status, 422, "no version named");
-    let (status, _) = call(
-        &server,
-        Method::PUT,
-        &path,
-        &cashier,
-        Some(json!({"version": 1, "payment_type_id": 2})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &path,
+            &cashier,
+            Some(json!({"version": 1, "payment_type_id": 2})),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, updated) = call(
-        &server,
-        Method::PUT,
-        &path,
-        &manager,
-        Some(json!({"version": 1, "payment_type_id": 2})),
-    )
-    .await;
+    let (status, updated) = server
+        .call(
+            Method::PUT,
+            &path,
+            &manager,
+            Some(json!({"version": 1, "payment_type_id": 2})),
+        )
+        .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["data"]["version"], 2);
     assert_eq!(updated["data"]["payment_type_id"], 2);
-    let (status, stale) = call(
-        &server,
-        Method::PUT,
-        &path,
-        &manager,
-        Some(json!({"version": 1, "payment_type_id": 1})),
-    )
-    .await;
+    let (status, stale) = server
+        .call(
+            Method::PUT,
+            &path,
+            &manager,
+            Some(json!({"version": 1, "payment_type_id": 1})),
+        )
+        .await;
     assert_eq!(status, 409, "{stale}");
     assert_eq!(stale["conflict"]["server_version"], 2);
 }
@@ -538,9 +488,7 @@ async fn purchase_returns_and_adjustments(backend: Backend) {
     let manager = server.sign_in(MANAGER).await;
     let cashier = server.sign_in(CASHIER).await;
     // A new batch in warehouse 1 gets its own stock row.
-    let (status, purchase) = call(
-        &server,
-        Method::POST,
+    let (status, purchase) = server.call(Method::POST,
         "/api/v1/purchase",
         &manager,
         Some(json!({
@@ -559,74 +507,71 @@ async fn purchase_returns_and_adjustments(backend: Backend) {
     let detail = line["id"].as_i64().unwrap();
     let purchase_id = purchase["data"]["id"].as_i64().unwrap();
     let back = |quantity: u32| json!({"purchase_id": purchase_id, "lines": [{"purchase_detail_id": detail, "quantity": quantity}]});
-    let (status, returned) = call(
-        &server,
-        Method::POST,
-        "/api/v1/purchases-return",
-        &manager,
-        Some(back(4)),
-    )
-    .await;
+    let (status, returned) = server
+        .call(
+            Method::POST,
+            "/api/v1/purchases-return",
+            &manager,
+            Some(back(4)),
+        )
+        .await;
     assert_eq!(status, 201, "{returned}");
     assert_eq!(returned["data"]["total_return_amount"].to_string(), "4.4");
     assert_eq!(stock_of(&server, &manager, stock).await, "6");
     assert_eq!(party_due(&server, &manager, SUPPLIER).await, "6.6");
-    let (status, refused) = call(
-        &server,
-        Method::POST,
-        "/api/v1/purchases-return",
-        &manager,
-        Some(back(7)),
-    )
-    .await;
+    let (status, refused) = server
+        .call(
+            Method::POST,
+            "/api/v1/purchases-return",
+            &manager,
+            Some(back(7)),
+        )
+        .await;
     assert_eq!(status, 422, "{refused}");
     assert!(refused["errors"]["lines[0].quantity"].is_array());
 
     // The supplier is paid by a manager, not a cashier.
     let invoice = purchase["data"]["invoiceNumber"].clone();
     let pay = json!({"party_id": SUPPLIER, "payDueAmount": "6.6", "payment_type_id": 1, "invoiceNumber": invoice});
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        "/api/v1/dues",
-        &cashier,
-        Some(pay.clone()),
-    )
-    .await;
+    let (status, _) = server
+        .call(Method::POST, "/api/v1/dues", &cashier, Some(pay.clone()))
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(&server, Method::POST, "/api/v1/dues", &manager, Some(pay)).await;
+    let (status, _) = server
+        .call(Method::POST, "/api/v1/dues", &manager, Some(pay))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(party_due(&server, &manager, SUPPLIER).await, "0");
 
     // A counted correction, with its reason audited.
     let path = format!("/api/v1/stocks/{stock}/adjustments");
-    let (status, _) = call(
-        &server,
-        Method::POST,
-        &path,
-        &cashier,
-        Some(json!({"quantity": -1, "reason": "broken"})),
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &path,
+            &cashier,
+            Some(json!({"quantity": -1, "reason": "broken"})),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, bad) = call(
-        &server,
-        Method::POST,
-        &path,
-        &manager,
-        Some(json!({"quantity": -1, "reason": " "})),
-    )
-    .await;
+    let (status, bad) = server
+        .call(
+            Method::POST,
+            &path,
+            &manager,
+            Some(json!({"quantity": -1, "reason": " "})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(bad["errors"]["reason"].is_array());
-    let (status, adjusted) = call(
-        &server,
-        Method::POST,
-        &path,
-        &manager,
-        Some(json!({"quantity": "-1.5", "reason": "broken jar"})),
-    )
-    .await;
+    let (status, adjusted) = server
+        .call(
+            Method::POST,
+            &path,
+            &manager,
+            Some(json!({"quantity": "-1.5", "reason": "broken jar"})),
+        )
+        .await;
     assert_eq!(status, 200, "{adjusted}");
     assert_eq!(stock_of(&server, &manager, stock).await, "4.5");
     assert_eq!(
@@ -635,14 +580,14 @@ async fn purchase_returns_and_adjustments(backend: Backend) {
     );
 
     // Voiding the purchase takes what is left of it out of stock again.
-    let (status, _) = call(
-        &server,
-        Method::DELETE,
-        &format!("/api/v1/purchase/{purchase_id}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/purchase/{purchase_id}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(stock_of(&server, &manager, stock).await, "-1.5");
     assert_eq!(
@@ -650,14 +595,14 @@ async fn purchase_returns_and_adjustments(backend: Backend) {
         "0",
         "nothing was owed on it any more"
     );
-    let (status, _) = call(
-        &server,
-        Method::GET,
-        &format!("/api/v1/purchase/{purchase_id}"),
-        &manager,
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/purchase/{purchase_id}"),
+            &manager,
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 }
 

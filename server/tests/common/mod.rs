@@ -154,6 +154,21 @@ impl TestServer {
             .bearer_auth(token)
     }
 
+    /// A request with an optional JSON body; the status and the JSON answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.request(method, path, token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json(request.send().await.unwrap()).await
+    }
+
     /// One integer from the test database, whichever it is.
     pub async fn scalar(&self, sql: &str) -> i64 {
         match self.backend {
