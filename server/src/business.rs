@@ -741,7 +741,9 @@ pub async fn store(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DeleteBusiness {
-    /// The owner's password, asked again.
+    /// The owner's password, asked again. Read after the role check, so that anyone but the
+    /// owner is told "owners only" whatever they send.
+    #[serde(default)]
     pub password: String,
 }
 
@@ -760,6 +762,12 @@ pub async fn delete_business(
     ApiJson(request): ApiJson<DeleteBusiness>,
 ) -> ApiResult<Json<crate::auth::MessageResponse>> {
     user.require(Role::Owner, "delete the business")?;
+    if request.password.is_empty() {
+        return Err(ApiError::invalid_field(
+            "password",
+            "is required: the owner's password, to confirm",
+        ));
+    }
     let mut tx = SyncTx::new(state.store.begin_write().await?);
     let (current, _) = read_business(tx.exec(), user.business_id).await?;
     let stored = tx
