@@ -55,20 +55,16 @@ impl<T> Queue<T> {
             per_page: query.per_page,
         };
         let business = Value::Int(Some(business_id));
-        let counted = exec
-            .fetch_all(
-                &format!(
-                    "SELECT COUNT(*) FROM {} WHERE business_id = $1{filter}",
-                    self.table
-                ),
-                std::slice::from_ref(&business),
-                &[Column::Int],
-            )
-            .await?;
-        let total = match counted.first().and_then(|row| row.first()) {
-            Some(value) => u64::try_from(value.int()?.unwrap_or(0)).unwrap_or(0),
-            None => 0,
-        };
+        let total = crate::trade::count(
+            exec,
+            &format!(
+                "SELECT COUNT(*) FROM {} WHERE business_id = $1{filter}",
+                self.table
+            ),
+            std::slice::from_ref(&business),
+        )
+        .await?;
+        let total = u64::try_from(total).unwrap_or(0);
         let rows = exec
             .fetch_all(
                 &format!(

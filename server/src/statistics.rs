@@ -18,31 +18,28 @@ use utoipa::IntoParams;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
+use crate::store::row::required;
 use crate::store::{stock_totals, Column, StoreError, StoreResult, TxExec, Value};
 use crate::AppState;
 
 /// Days of the dashboard's charts.
 const CHART_DAYS: i64 = 7;
 
+fn cell(row: &[Value], i: usize) -> StoreResult<&Value> {
+    row.get(i)
+        .ok_or_else(|| StoreError::Corrupt(format!("a row without column {i}")))
+}
+
 fn dec(row: &[Value], i: usize) -> StoreResult<Decimal> {
-    match row.get(i) {
-        Some(Value::Decimal(v)) => Ok(v.unwrap_or(Decimal::ZERO)),
-        _ => Err(StoreError::Corrupt("expected a number".into())),
-    }
+    Ok(cell(row, i)?.decimal()?.unwrap_or(Decimal::ZERO))
 }
 
 fn int(row: &[Value], i: usize) -> StoreResult<i64> {
-    match row.get(i) {
-        Some(Value::Int(Some(v))) => Ok(*v),
-        _ => Err(StoreError::Corrupt("expected an integer".into())),
-    }
+    required(cell(row, i)?.int()?, "a figures row")
 }
 
 fn time(row: &[Value], i: usize) -> StoreResult<DateTime<Utc>> {
-    match row.get(i) {
-        Some(Value::Time(Some(v))) => Ok(*v),
-        _ => Err(StoreError::Corrupt("expected a time".into())),
-    }
+    required(cell(row, i)?.time()?, "a figures row")
 }
 
 /// A money document: its total, what was paid on it, its profit and its date.
