@@ -350,6 +350,50 @@ async fn a_failing_sale_in_the_middle_fails_alone(backend: Backend) {
     assert_eq!(next["results"][0]["invoice_number"], "DM-000003");
 }
 
+/// A run of sales is written in one statement per table. When the database refuses one
+/// sale's row (here a cashier who does not exist), the run is applied again sale by sale, so
+/// that only that sale fails, and the others keep gap-free numbers.
+async fn a_row_the_database_refuses_fails_its_sale_alone(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cashier = server.sign_in("cashier@demo.test").await;
+    let mut refused = credit_sale("rf-b", "ref-rf-b", "r-b", json!({"party_id": 1}), 1);
+    refused["data"]["cashier_id"] = json!(987_654_321);
+    let operations = json!([
+        credit_sale("rf-a", "ref-rf-a", "r-a", json!({"party_id": 1}), 1),
+        refused,
+        credit_sale("rf-c", "ref-rf-c", "r-c", json!({"party_id": 1}), 2),
+    ]);
+    let (status, body) = send(&server, &cashier, "till-rf", operations).await;
+    assert_eq!(status, 207, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "created", "{body}");
+    assert_eq!(results[1]["status"], "error", "{body}");
+    assert_eq!(results[2]["status"], "created", "{body}");
+    assert_eq!(results[0]["invoice_number"], "DM-000001");
+    assert_eq!(results[2]["invoice_number"], "DM-000002");
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sales").await, 2);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM sale_details").await, 2);
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM local_id_map WHERE entity = 'sale'")
+            .await,
+        2
+    );
+    for i in [0, 2] {
+        let id = results[i]["server_id"].as_i64().unwrap();
+        assert_eq!(
+            server
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM sale_details WHERE sale_id = {id}"
+                ))
+                .await,
+            1,
+            "{body}"
+        );
+    }
+    assert_eq!(stock_of(&server, 1).await, "17", "20 less the 1 + 2 sold");
+}
+
 async fn overselling_is_kept_and_flagged(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
@@ -971,6 +1015,7 @@ on_both_databases!(
     a_batch_applies_exactly_once,
     local_ids_resolve_and_failures_fail_dependants,
     a_failing_sale_in_the_middle_fails_alone,
+    a_row_the_database_refuses_fails_its_sale_alone,
     overselling_is_kept_and_flagged,
     concurrent_batches_get_gap_free_invoice_numbers,
     stale_party_update_is_a_conflict,

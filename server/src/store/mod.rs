@@ -78,6 +78,9 @@ pub trait TxExec: Send {
         args: &[Value],
         columns: &[Column],
     ) -> StoreResult<Vec<Vec<Value>>>;
+    /// `count` ids for new rows of `table` (a table of ours, never a client's word) that no
+    /// other transaction gets, so that rows can be written together and still be told apart.
+    async fn reserve_ids(&mut self, table: &'static str, count: usize) -> StoreResult<Vec<i64>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

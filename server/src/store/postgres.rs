@@ -95,6 +95,17 @@ impl TxExec for PgTx {
             .collect()
     }
 
+    async fn reserve_ids(&mut self, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+        // A sequence never hands out a value twice, committed or not.
+        Ok(sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+        )
+        .bind(table)
+        .bind(count as i64)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())

@@ -142,6 +142,34 @@ impl TxExec for SqliteTx {
             .collect()
     }
 
+    async fn reserve_ids(&mut self, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+        // The table's AUTOINCREMENT counter is moved past the reserved ids inside this
+        // transaction, which holds the write lock: nobody else can take them, and a rollback
+        // gives them back with everything else.
+        let last: i64 = sqlx::query_scalar(&format!(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?1), 0), \
+             COALESCE((SELECT MAX(id) FROM {table}), 0))"
+        ))
+        .bind(table)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let reserved = last + count as i64;
+        let moved = sqlx::query("UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1")
+            .bind(table)
+            .bind(reserved)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        if moved == 0 {
+            sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)")
+                .bind(table)
+                .bind(reserved)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok((last + 1..=reserved).collect())
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())

@@ -117,14 +117,17 @@ pub struct SaleDue {
     pub due_amount: Decimal,
 }
 
-pub struct NewSale<'a> {
+/// A sale row as written: its id was reserved beforehand (`reserve_ids`), so that the rows of
+/// several sales can be written in one statement and still be reported one by one.
+pub struct NewSale {
+    pub id: i64,
     pub business_id: i64,
-    pub invoice_number: &'a str,
+    pub invoice_number: String,
     pub user_id: i64,
-    pub device_id: &'a str,
-    pub client_reference: Option<&'a str>,
-    pub offline_invoice_no: Option<&'a str>,
-    pub local_id: Option<&'a str>,
+    pub device_id: String,
+    pub client_reference: Option<String>,
+    pub offline_invoice_no: Option<String>,
+    pub local_id: Option<String>,
     pub party_id: Option<i64>,
     pub payment_type_id: Option<i64>,
     pub total_amount: Decimal,
@@ -155,6 +158,18 @@ pub struct NewSaleLine {
     pub vat_id: Option<i64>,
     pub vat_amount: Decimal,
     pub loss_profit: Decimal,
+}
+
+/// A sale line that sold more than its stock row held, for the review list.
+pub struct NewDiscrepancy {
+    pub business_id: i64,
+    pub product_id: i64,
+    pub stock_id: i64,
+    pub sale_id: i64,
+    pub device_id: String,
+    pub expected: Decimal,
+    pub available: Decimal,
+    pub now: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -231,18 +246,107 @@ pub struct AuditEntry<'a> {
 
 /// One operation's transaction. Dropping it without `commit` rolls everything back.
 pub struct SyncTx {
-    exec: Box<dyn TxExec>,
+    exec: SavepointExec,
 }
+
+/// The transaction's statements, each preceded by the operation's `SAVEPOINT` when one was
+/// asked for and not sent yet. An operation that runs no statement (a sale whose checks read
+/// only what its chunk holds and whose rows are written with the chunk's) costs no round trip
+/// for a savepoint, and rolling it back costs none either.
+struct SavepointExec {
+    inner: Box<dyn TxExec>,
+    savepoint_due: bool,
+}
+
+impl SavepointExec {
+    async fn send_savepoint(&mut self) -> StoreResult<()> {
+        if self.savepoint_due {
+            self.savepoint_due = false;
+            self.inner.execute("SAVEPOINT operation", &[]).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl TxExec for SavepointExec {
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> StoreResult<u64> {
+        self.send_savepoint().await?;
+        self.inner.execute(sql, args).await
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: &[Column],
+    ) -> StoreResult<Vec<Vec<Value>>> {
+        self.send_savepoint().await?;
+        self.inner.fetch_all(sql, args, columns).await
+    }
+
+    async fn reserve_ids(&mut self, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+        self.send_savepoint().await?;
+        self.inner.reserve_ids(table, count).await
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.inner.commit().await
+    }
+}
+
+/// At most this many bound parameters go in one statement (SQLite allows 32,766, PostgreSQL
+/// 65,535); longer row lists are split.
+const MAX_PARAMETERS: usize = 30_000;
 
 const OP_KEY_PREFIX: &str = "op:";
 
 impl SyncTx {
     pub fn new(exec: Box<dyn TxExec>) -> Self {
-        Self { exec }
+        Self {
+            exec: SavepointExec {
+                inner: exec,
+                savepoint_due: false,
+            },
+        }
     }
 
     pub async fn commit(self) -> StoreResult<()> {
-        self.exec.commit().await
+        self.exec.inner.commit().await
+    }
+
+    /// Inserts rows in as few statements as the parameter limit allows: `head` is the
+    /// statement up to `VALUES`, `row(first)` spells one row whose parameters start at
+    /// `first`, and `args` holds `columns` values per row, row after row.
+    async fn insert_rows(
+        &mut self,
+        head: &str,
+        columns: usize,
+        row: impl Fn(usize) -> String,
+        args: &[Value],
+    ) -> StoreResult<()> {
+        for part in args.chunks((MAX_PARAMETERS / columns) * columns) {
+            let rows = (0..part.len() / columns)
+                .map(|i| row(1 + i * columns))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.exec
+                .execute(&format!("{head} VALUES {rows}"), part)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ids for rows of `table` that no other transaction will use.
+    pub async fn reserve_ids(
+        &mut self,
+        table: &'static str,
+        count: usize,
+    ) -> StoreResult<Vec<i64>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        self.exec.reserve_ids(table, count).await
     }
 
     async fn one(
@@ -261,14 +365,20 @@ impl SyncTx {
 
     /// Marks where the next operation starts, so that it can fail alone (`rollback_to_savepoint`)
     /// while the operations before it stay in the transaction.
-    pub async fn savepoint(&mut self) -> StoreResult<()> {
-        self.exec.execute("SAVEPOINT operation", &[]).await?;
-        Ok(())
+    /// The savepoint itself is sent with the next statement.
+    pub fn savepoint(&mut self) {
+        self.exec.savepoint_due = true;
     }
 
     /// Undoes everything since the last `savepoint`, and leaves the transaction usable.
     pub async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        if self.exec.savepoint_due {
+            // No statement ran since: nothing to undo.
+            self.exec.savepoint_due = false;
+            return Ok(());
+        }
         self.exec
+            .inner
             .execute("ROLLBACK TO SAVEPOINT operation", &[])
             .await?;
         Ok(())
@@ -479,21 +589,43 @@ impl SyncTx {
         server_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.exec
-            .execute(
-                "INSERT INTO local_id_map (business_id, device_id, entity, local_id, server_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    int(business_id),
-                    text(device_id),
-                    text(entity),
-                    text(local_id),
-                    int(server_id),
-                    time(now),
-                ],
-            )
-            .await?;
-        Ok(())
+        self.map_local_ids(
+            business_id,
+            device_id,
+            entity,
+            &[(local_id, server_id)],
+            now,
+        )
+        .await
+    }
+
+    /// Maps several of a device's local ids of one entity: (local id, server id).
+    pub async fn map_local_ids(
+        &mut self,
+        business_id: i64,
+        device_id: &str,
+        entity: &str,
+        ids: &[(&str, i64)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut args = Vec::with_capacity(ids.len() * 6);
+        for (local_id, server_id) in ids {
+            args.extend([
+                int(business_id),
+                text(device_id),
+                text(entity),
+                text(local_id),
+                int(*server_id),
+                time(now),
+            ]);
+        }
+        self.insert_rows(
+            "INSERT INTO local_id_map (business_id, device_id, entity, local_id, server_id, created_at)",
+            6,
+            |first| format!("({})", parameters(first, 6)),
+            &args,
+        )
+        .await
     }
 
     pub async fn sale_by_reference(
@@ -761,58 +893,61 @@ impl SyncTx {
         row.map(|r| get_dec(&r, 0)).transpose()
     }
 
-    pub async fn insert_sale(&mut self, sale: &NewSale<'_>) -> StoreResult<DocumentRef> {
-        let row = self
-            .one(
-                "INSERT INTO sales (business_id, invoice_number, user_id, device_id, client_reference, \
-                 offline_invoice_no, local_id, party_id, payment_type_id, total_amount, discount_amount, \
-                 vat_amount, vat_percent, paid_amount, due_amount, change_amount, is_paid, loss_profit, \
-                 sale_date, offline_timestamp, totals_mismatch, meta, version, created_at, updated_at, shift_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20, $21, $22::jsonb, 1, $23, $23, $24) RETURNING id",
-                &[
-                    int(sale.business_id),
-                    text(sale.invoice_number),
-                    int(sale.user_id),
-                    text(sale.device_id),
-                    opt_text(sale.client_reference),
-                    opt_text(sale.offline_invoice_no),
-                    opt_text(sale.local_id),
-                    opt_int(sale.party_id),
-                    opt_int(sale.payment_type_id),
-                    dec(sale.total_amount),
-                    dec(sale.discount_amount),
-                    dec(sale.vat_amount),
-                    dec(sale.vat_percent),
-                    dec(sale.paid_amount),
-                    dec(sale.due_amount),
-                    dec(sale.change_amount),
-                    Value::Bool(Some(sale.is_paid)),
-                    dec(sale.loss_profit),
-                    time(sale.sale_date),
-                    Value::Time(sale.offline_timestamp),
-                    Value::Bool(Some(sale.totals_mismatch)),
-                    Value::Json(sale.meta.clone()),
-                    time(sale.now),
-                    opt_int(sale.shift_id),
-                ],
-                &[Column::Int],
-            )
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a sale insert returned nothing".into()))?;
-        Ok(DocumentRef {
-            id: get_int(&row, 0)?,
-            invoice_number: Some(sale.invoice_number.to_string()),
-            version: 1,
-            created_at: sale.now,
-        })
+    /// Sale rows, with the ids reserved for them.
+    pub async fn insert_sales(&mut self, sales: &[NewSale]) -> StoreResult<()> {
+        const COLUMNS: usize = 26;
+        let mut args = Vec::with_capacity(sales.len() * COLUMNS);
+        for sale in sales {
+            args.extend([
+                int(sale.id),
+                int(sale.business_id),
+                text(&sale.invoice_number),
+                int(sale.user_id),
+                text(&sale.device_id),
+                opt_text(sale.client_reference.as_deref()),
+                opt_text(sale.offline_invoice_no.as_deref()),
+                opt_text(sale.local_id.as_deref()),
+                opt_int(sale.party_id),
+                opt_int(sale.payment_type_id),
+                dec(sale.total_amount),
+                dec(sale.discount_amount),
+                dec(sale.vat_amount),
+                dec(sale.vat_percent),
+                dec(sale.paid_amount),
+                dec(sale.due_amount),
+                dec(sale.change_amount),
+                Value::Bool(Some(sale.is_paid)),
+                dec(sale.loss_profit),
+                time(sale.sale_date),
+                Value::Time(sale.offline_timestamp),
+                Value::Bool(Some(sale.totals_mismatch)),
+                Value::Json(sale.meta.clone()),
+                time(sale.now),
+                time(sale.now),
+                opt_int(sale.shift_id),
+            ]);
+        }
+        self.insert_rows(
+            "INSERT INTO sales (id, business_id, invoice_number, user_id, device_id, client_reference, \
+             offline_invoice_no, local_id, party_id, payment_type_id, total_amount, discount_amount, \
+             vat_amount, vat_percent, paid_amount, due_amount, change_amount, is_paid, loss_profit, \
+             sale_date, offline_timestamp, totals_mismatch, meta, version, created_at, updated_at, shift_id)",
+            COLUMNS,
+            |first| {
+                format!(
+                    "({}, ${}::jsonb, 1, {})",
+                    parameters(first, 22),
+                    first + 22,
+                    parameters(first + 23, 3)
+                )
+            },
+            &args,
+        )
+        .await
     }
 
-    /// A sale's lines, in one statement.
+    /// Sale lines, of one sale or several.
     pub async fn insert_sale_lines(&mut self, lines: &[NewSaleLine]) -> StoreResult<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
         let mut args = Vec::with_capacity(lines.len() * 10);
         for line in lines {
             args.extend([
@@ -828,49 +963,39 @@ impl SyncTx {
                 dec(line.loss_profit),
             ]);
         }
-        self.exec
-            .execute(
-                &format!(
-                    "INSERT INTO sale_details (sale_id, line_no, stock_id, product_id, quantities, price, \
-                     discount, vat_id, vat_amount, loss_profit) VALUES {}",
-                    value_rows(1, lines.len(), 10)
-                ),
-                &args,
-            )
-            .await?;
-        Ok(())
+        self.insert_rows(
+            "INSERT INTO sale_details (sale_id, line_no, stock_id, product_id, quantities, price, \
+             discount, vat_id, vat_amount, loss_profit)",
+            10,
+            |first| format!("({})", parameters(first, 10)),
+            &args,
+        )
+        .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_discrepancy(
-        &mut self,
-        business_id: i64,
-        product_id: i64,
-        stock_id: i64,
-        sale_id: i64,
-        device_id: &str,
-        expected: Decimal,
-        available: Decimal,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.exec
-            .execute(
-                "INSERT INTO stock_discrepancy_logs (business_id, product_id, stock_id, sale_id, device_id, \
-                 expected, available, discrepancy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    int(business_id),
-                    int(product_id),
-                    int(stock_id),
-                    int(sale_id),
-                    text(device_id),
-                    dec(expected),
-                    dec(available),
-                    dec(available - expected),
-                    time(now),
-                ],
-            )
-            .await?;
-        Ok(())
+    pub async fn insert_discrepancies(&mut self, found: &[NewDiscrepancy]) -> StoreResult<()> {
+        let mut args = Vec::with_capacity(found.len() * 9);
+        for d in found {
+            args.extend([
+                int(d.business_id),
+                int(d.product_id),
+                int(d.stock_id),
+                int(d.sale_id),
+                text(&d.device_id),
+                dec(d.expected),
+                dec(d.available),
+                dec(d.available - d.expected),
+                time(d.now),
+            ]);
+        }
+        self.insert_rows(
+            "INSERT INTO stock_discrepancy_logs (business_id, product_id, stock_id, sale_id, device_id, \
+             expected, available, discrepancy, created_at)",
+            9,
+            |first| format!("({})", parameters(first, 9)),
+            &args,
+        )
+        .await
     }
 
     pub async fn raise_offline_seq(&mut self, device_id: &str, seq: i64) -> StoreResult<()> {
@@ -1475,6 +1600,6 @@ impl SyncTx {
     /// The raw transaction, for statements of other modules (the back office: `trade`, `users`,
     /// `business`) that must commit together with this transaction's own, audit rows included.
     pub fn exec(&mut self) -> &mut dyn TxExec {
-        self.exec.as_mut()
+        &mut self.exec
     }
 }

@@ -37,8 +37,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::resources::spec::{self, PARTY_TYPES};
 use crate::store::tx::{
-    AuditEntry, DocumentRef, NewDueCollection, NewPartyRow, NewSale, NewSaleLine, NewSaleReturn,
-    StockRow, SyncTx,
+    AuditEntry, DocumentRef, NewDiscrepancy, NewDueCollection, NewPartyRow, NewSale, NewSaleLine,
+    NewSaleReturn, StockRow, SyncTx,
 };
 use crate::store::StoreError;
 use crate::AppState;
@@ -359,19 +359,25 @@ fn note_failure(
     }
 }
 
-/// Applies a chunk in one transaction. A chunk that could not be stored at all (the database
-/// failed, or the same operation committed elsewhere meanwhile) leaves nothing behind; the
-/// latter is run once more and then finds what the other stored.
+/// Applies a chunk in one transaction. A chunk that could not be stored at all leaves nothing
+/// behind. Its sales' rows are first written together; if the database refuses them, the
+/// chunk runs again writing each sale's rows inside its own savepoint, so that a refused row
+/// fails its sale alone. If the same operation committed elsewhere meanwhile (a unique
+/// violation), the chunk is run once more and then finds what the other stored.
 async fn run_chunk(
     ctx: &Context<'_>,
     ops: &[Operation],
     failed_locals: &mut HashSet<(String, String)>,
 ) -> Vec<OperationResult> {
     let before = failed_locals.clone();
-    let mut outcome = apply_chunk(ctx, ops, failed_locals).await;
+    let mut outcome = apply_chunk(ctx, ops, failed_locals, SaleWrites::Together).await;
+    if outcome.is_err() && ops.iter().any(is_sale_create) {
+        *failed_locals = before.clone();
+        outcome = apply_chunk(ctx, ops, failed_locals, SaleWrites::EachAlone).await;
+    }
     if let Err(StoreError::Duplicate(_)) = outcome {
         *failed_locals = before.clone();
-        outcome = apply_chunk(ctx, ops, failed_locals).await;
+        outcome = apply_chunk(ctx, ops, failed_locals, SaleWrites::EachAlone).await;
     }
     match outcome {
         Ok(results) => results,
@@ -397,6 +403,7 @@ async fn apply_chunk(
     ctx: &Context<'_>,
     ops: &[Operation],
     failed_locals: &mut HashSet<(String, String)>,
+    writes: SaleWrites,
 ) -> Result<Vec<OperationResult>, StoreError> {
     let business_id = ctx.user.business_id;
     let has_sales = ops.iter().any(is_sale_create);
@@ -407,7 +414,7 @@ async fn apply_chunk(
     };
     let mut tx = SyncTx::new(ctx.state.store.begin_write().await?);
     let mut sales = if has_sales {
-        Some(SaleChunk::prepare(ctx, &mut tx, ops).await?)
+        Some(SaleChunk::prepare(ctx, &mut tx, ops, writes).await?)
     } else {
         None
     };
@@ -541,7 +548,7 @@ async fn run_operation(
     // A unique violation means the same entity was created meanwhile; the second try reads
     // afresh and finds it.
     for attempt in 0..2 {
-        tx.savepoint().await?;
+        tx.savepoint();
         let outcome = match (op.entity.as_str(), op.action.as_str()) {
             ("sale", "create") => match sales.as_deref_mut() {
                 Some(sales) => {
@@ -624,7 +631,32 @@ pub(crate) struct SaleChunk {
     read_afresh: bool,
     payment_types: HashMap<i64, bool>,
     vat_rates: HashMap<i64, Option<Decimal>>,
+    shifts: HashMap<(Option<i64>, Option<String>), Option<ShiftLink>>,
     offline_seq: Option<i64>,
+    /// Ids reserved for the chunk's sales, taken as each sale applies.
+    sale_ids: std::vec::IntoIter<i64>,
+    writes: SaleWrites,
+    unwritten: SaleRows,
+}
+
+/// When the rows of a chunk's applied sales are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaleWrites {
+    /// All of them as the chunk finishes, one statement per table: a sale whose checks pass
+    /// runs no statement of its own.
+    Together,
+    /// Each sale's as it applies, inside its savepoint: a row the database refuses fails
+    /// that sale alone.
+    EachAlone,
+}
+
+/// Rows of applied sales not written yet.
+#[derive(Default)]
+struct SaleRows {
+    sales: Vec<NewSale>,
+    lines: Vec<NewSaleLine>,
+    discrepancies: Vec<NewDiscrepancy>,
+    local_ids: Vec<(String, i64)>,
 }
 
 /// A sale's client reference: the terminal's, or its device and offline number.
@@ -641,9 +673,13 @@ impl SaleChunk {
         ctx: &Context<'_>,
         tx: &mut SyncTx,
         ops: &[Operation],
+        writes: SaleWrites,
     ) -> Result<SaleChunk, StoreError> {
         let business_id = ctx.user.business_id;
         let last_number = tx.lock_invoice_counter(business_id, "sale").await?;
+        let sale_ids = tx
+            .reserve_ids("sales", ops.iter().filter(|op| is_sale_create(op)).count())
+            .await?;
         let sales: Vec<SaleCreate> = ops
             .iter()
             .filter(|op| is_sale_create(op))
@@ -690,7 +726,11 @@ impl SaleChunk {
             read_afresh: false,
             payment_types: HashMap::new(),
             vat_rates: HashMap::new(),
+            shifts: HashMap::new(),
             offline_seq: None,
+            sale_ids: sale_ids.into_iter(),
+            writes,
+            unwritten: SaleRows::default(),
         })
     }
 
@@ -758,9 +798,83 @@ impl SaleChunk {
         Ok(rate)
     }
 
-    /// Writes back what the applied sales changed: stock rows, the counter, the device's
-    /// highest offline number.
-    pub(crate) async fn finish(self, ctx: &Context<'_>, tx: &mut SyncTx) -> Result<(), StoreError> {
+    /// The shift a sale names; shifts do not change while the chunk runs.
+    async fn shift(
+        &mut self,
+        ctx: &Context<'_>,
+        tx: &mut SyncTx,
+        shift_id: Option<i64>,
+        shift_local_id: Option<&str>,
+    ) -> OpResult<Option<ShiftLink>> {
+        let key = (shift_id, shift_local_id.map(str::to_string));
+        if let Some(link) = self.shifts.get(&key) {
+            return Ok(link.clone());
+        }
+        let link = resolve_shift(ctx, tx, shift_id, shift_local_id).await?;
+        self.shifts.insert(key, link.clone());
+        Ok(link)
+    }
+
+    async fn next_sale_id(&mut self, tx: &mut SyncTx) -> Result<i64, StoreError> {
+        if let Some(id) = self.sale_ids.next() {
+            return Ok(id);
+        }
+        // A sale that was rolled back and tried again took one more than counted.
+        tx.reserve_ids("sales", 1)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("no sale id was reserved".into()))
+    }
+
+    /// Takes on an applied sale's rows, and writes them now or with the chunk's.
+    async fn write(
+        &mut self,
+        ctx: &Context<'_>,
+        tx: &mut SyncTx,
+        sale: NewSale,
+        lines: Vec<NewSaleLine>,
+        discrepancies: Vec<NewDiscrepancy>,
+    ) -> Result<(), StoreError> {
+        if let Some(local) = &sale.local_id {
+            self.unwritten.local_ids.push((local.clone(), sale.id));
+        }
+        self.unwritten.sales.push(sale);
+        self.unwritten.lines.extend(lines);
+        self.unwritten.discrepancies.extend(discrepancies);
+        if self.writes == SaleWrites::EachAlone {
+            self.write_rows(ctx, tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_rows(&mut self, ctx: &Context<'_>, tx: &mut SyncTx) -> Result<(), StoreError> {
+        let rows = std::mem::take(&mut self.unwritten);
+        tx.insert_sales(&rows.sales).await?;
+        tx.insert_sale_lines(&rows.lines).await?;
+        tx.insert_discrepancies(&rows.discrepancies).await?;
+        let local_ids: Vec<(&str, i64)> = rows
+            .local_ids
+            .iter()
+            .map(|(local, id)| (local.as_str(), *id))
+            .collect();
+        tx.map_local_ids(
+            ctx.user.business_id,
+            &ctx.device_id,
+            "sale",
+            &local_ids,
+            ctx.now,
+        )
+        .await
+    }
+
+    /// Writes the applied sales' rows not written yet, and what they changed: stock rows,
+    /// the counter, the device's highest offline number.
+    pub(crate) async fn finish(
+        mut self,
+        ctx: &Context<'_>,
+        tx: &mut SyncTx,
+    ) -> Result<(), StoreError> {
+        self.write_rows(ctx, tx).await?;
         let quantities: Vec<(i64, Decimal)> = self
             .changed_stocks
             .iter()
@@ -955,7 +1069,9 @@ pub(crate) async fn create_sale(
             ));
         }
     }
-    let shift = resolve_shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref()).await?;
+    let shift = chunk
+        .shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref())
+        .await?;
     let paid = sale.paid_amount.unwrap_or(sale.total_amount);
     let due = sale
         .due_amount
@@ -1055,41 +1171,51 @@ pub(crate) async fn create_sale(
         });
     }
 
+    if let (Some(party_id), true) = (party_id, due > Decimal::ZERO) {
+        if let Some(party) = tx.party_for_update(business_id, party_id).await? {
+            tx.set_party_due(party.id, party.due + due, ctx.now).await?;
+        }
+    }
     let number = chunk.last_number + 1;
-    let invoice_number = crate::business::document_number(&ctx.settings.invoice_prefix, number);
-    let created = tx
-        .insert_sale(&NewSale {
-            business_id,
-            invoice_number: &invoice_number,
-            user_id: sale.cashier_id.unwrap_or(ctx.user.user_id),
-            device_id: &ctx.device_id,
-            client_reference: reference.as_deref(),
-            offline_invoice_no: sale.offline_invoice_no.as_deref(),
-            local_id: sale.local_id.as_deref(),
-            party_id,
-            payment_type_id: sale.payment_type_id,
-            total_amount: sale.total_amount,
-            discount_amount: sale.discount_amount.unwrap_or(Decimal::ZERO),
-            vat_amount: sale.vat_amount.unwrap_or(Decimal::ZERO),
-            vat_percent: sale.vat_percent.unwrap_or(Decimal::ZERO),
-            paid_amount: paid,
-            due_amount: due,
-            change_amount: sale.change_amount.unwrap_or(Decimal::ZERO),
-            is_paid: sale.is_paid.unwrap_or(due.is_zero()),
-            loss_profit: loss_profit_total,
-            sale_date: sale.sale_date.or(op.offline_timestamp).unwrap_or(ctx.now),
-            offline_timestamp: op.offline_timestamp,
-            totals_mismatch,
-            meta: sale.meta.as_ref().map(|m| m.to_string()),
-            shift_id: shift.as_ref().map(|s| s.id),
-            now: ctx.now,
-        })
-        .await?;
+    let sale_id = chunk.next_sale_id(tx).await?;
+    let new_sale = NewSale {
+        id: sale_id,
+        business_id,
+        invoice_number: crate::business::document_number(&ctx.settings.invoice_prefix, number),
+        user_id: sale.cashier_id.unwrap_or(ctx.user.user_id),
+        device_id: ctx.device_id.clone(),
+        client_reference: reference.clone(),
+        offline_invoice_no: sale.offline_invoice_no.clone(),
+        local_id: sale.local_id.clone(),
+        party_id,
+        payment_type_id: sale.payment_type_id,
+        total_amount: sale.total_amount,
+        discount_amount: sale.discount_amount.unwrap_or(Decimal::ZERO),
+        vat_amount: sale.vat_amount.unwrap_or(Decimal::ZERO),
+        vat_percent: sale.vat_percent.unwrap_or(Decimal::ZERO),
+        paid_amount: paid,
+        due_amount: due,
+        change_amount: sale.change_amount.unwrap_or(Decimal::ZERO),
+        is_paid: sale.is_paid.unwrap_or(due.is_zero()),
+        loss_profit: loss_profit_total,
+        sale_date: sale.sale_date.or(op.offline_timestamp).unwrap_or(ctx.now),
+        offline_timestamp: op.offline_timestamp,
+        totals_mismatch,
+        meta: sale.meta.as_ref().map(|m| m.to_string()),
+        shift_id: shift.as_ref().map(|s| s.id),
+        now: ctx.now,
+    };
+    let created = DocumentRef {
+        id: sale_id,
+        invoice_number: Some(new_sale.invoice_number.clone()),
+        version: 1,
+        created_at: ctx.now,
+    };
     let lines: Vec<NewSaleLine> = lines
         .into_iter()
         .map(
             |(_, (line, product_id, discount, loss_profit))| NewSaleLine {
-                sale_id: created.id,
+                sale_id,
                 line_no: i64::from(line.line_no),
                 stock_id: line.stock_id,
                 product_id,
@@ -1102,36 +1228,22 @@ pub(crate) async fn create_sale(
             },
         )
         .collect();
-    tx.insert_sale_lines(&lines).await?;
-    for (product_id, stock_id, expected, available) in shortfalls {
-        tx.insert_discrepancy(
-            business_id,
-            product_id,
-            stock_id,
-            created.id,
-            &ctx.device_id,
-            expected,
-            available,
-            ctx.now,
+    let discrepancies = shortfalls
+        .into_iter()
+        .map(
+            |(product_id, stock_id, expected, available)| NewDiscrepancy {
+                business_id,
+                product_id,
+                stock_id,
+                sale_id,
+                device_id: ctx.device_id.clone(),
+                expected,
+                available,
+                now: ctx.now,
+            },
         )
-        .await?;
-    }
-    if let (Some(party_id), true) = (party_id, due > Decimal::ZERO) {
-        if let Some(party) = tx.party_for_update(business_id, party_id).await? {
-            tx.set_party_due(party.id, party.due + due, ctx.now).await?;
-        }
-    }
-    if let Some(local) = &sale.local_id {
-        tx.map_local_id(
-            business_id,
-            &ctx.device_id,
-            "sale",
-            local,
-            created.id,
-            ctx.now,
-        )
-        .await?;
-    }
+        .collect();
+    chunk.write(ctx, tx, new_sale, lines, discrepancies).await?;
     // Applied: the chunk takes on what this sale changed.
     chunk.last_number = number;
     for (id, quantity) in new_quantities {
@@ -1450,6 +1562,7 @@ pub(crate) async fn collect_due(
 }
 
 /// The shift an operation names, found by server id or by this device's local id.
+#[derive(Clone)]
 struct ShiftLink {
     id: i64,
     closed_at: Option<DateTime<Utc>>,

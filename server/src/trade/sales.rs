@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::store::tx::SyncTx;
 use crate::store::{Column, TxExec, Value};
-use crate::sync::batch::{create_sale, return_sale, SaleChunk};
+use crate::sync::batch::{create_sale, return_sale, SaleChunk, SaleWrites};
 use crate::AppState;
 
 pub(crate) const SALE_COLUMNS: &[(&str, &str, Column)] = &[
@@ -275,7 +275,13 @@ pub async fn create(
     let ctx = context(&state, &user, &headers).await?;
     let op = operation(&headers, "sale", "create", strip(body, &["cashier_id"]));
     let mut tx = SyncTx::new(state.store.begin_write().await?);
-    let mut chunk = SaleChunk::prepare(&ctx, &mut tx, std::slice::from_ref(&op)).await?;
+    let mut chunk = SaleChunk::prepare(
+        &ctx,
+        &mut tx,
+        std::slice::from_ref(&op),
+        SaleWrites::Together,
+    )
+    .await?;
     let result = create_sale(&ctx, &mut tx, &mut chunk, &op).await?;
     chunk.finish(&ctx, &mut tx).await?;
     let id = result
