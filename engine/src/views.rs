@@ -55,7 +55,8 @@ pub struct SyncTimings {
     pub backoff_max_ms: u64,
     /// Background sync period while online.
     pub periodic_interval_ms: u64,
-    /// Records per page asked of `full` and `changes`.
+    /// Records per page asked of `full` and `changes`: the most the server gives, so a first
+    /// download of a large catalog takes as few round trips and commits as it can.
     pub page_size: u32,
 }
 
@@ -67,7 +68,7 @@ impl Default for SyncTimings {
             backoff_initial_ms: 1_000,
             backoff_max_ms: 300_000,
             periodic_interval_ms: 30_000,
-            page_size: pos_protocol::sync::DEFAULT_PAGE_SIZE,
+            page_size: pos_protocol::sync::MAX_PAGE_SIZE,
         }
     }
 }

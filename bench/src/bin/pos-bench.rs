@@ -32,8 +32,8 @@ struct Args {
     parties: u32,
     #[arg(long, env = "POS_BENCH_SEED", default_value_t = DatasetConfig::default().seed)]
     seed: u64,
-    /// Records per full-download page.
-    #[arg(long, default_value_t = pos_protocol::sync::DEFAULT_PAGE_SIZE as usize)]
+    /// Records per full-download page (the engine's own page size unless given).
+    #[arg(long, default_value_t = pos_engine::SyncTimings::default().page_size as usize)]
     page_size: usize,
     /// Sales completed (each beside one raw insert).
     #[arg(long, env = "POS_BENCH_SALES", default_value_t = 1000)]

@@ -443,9 +443,10 @@ async fn bare_full_download(base: &str) -> Result<(Duration, usize)> {
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
+        // The page size the engine asks for.
         let mut query = vec![(
             "page_size",
-            pos_protocol::sync::DEFAULT_PAGE_SIZE.to_string(),
+            pos_engine::SyncTimings::default().page_size.to_string(),
         )];
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));

@@ -268,12 +268,13 @@ impl Engine {
     }
 
     /// Downloads every page; the first page's token is where `changes` continues, so nothing
-    /// written while the pages download is lost.
+    /// written while the pages download is lost. The next page is asked for while this one is
+    /// written, so the server's and the network's time hides behind the till's disk.
     async fn full(&self, client: &SyncClient) -> Result<u64> {
         let page_size = self.config().timings.page_size;
-        let mut cursor: Option<String> = None;
         let mut first_token: Option<String> = None;
         let mut applied = 0u64;
+        let mut page = client.full(page_size, None).await?;
         loop {
             self.set_activity(
                 SyncActivity::FullSync,
@@ -282,22 +283,25 @@ impl Engine {
                     total: None,
                 }),
             );
-            let page = client.full(page_size, cursor.as_deref()).await?;
-            let last = !page.has_more;
             if page.has_more && page.next_cursor.is_none() {
                 return Err(EngineError::new(
                     ErrorCode::ProtocolError,
                     "sync/full: has_more without a next_cursor",
                 ));
             }
-            cursor = page.next_cursor.clone();
+            let next_cursor = page.has_more.then(|| page.next_cursor.clone()).flatten();
             let token = first_token.clone();
             first_token.get_or_insert_with(|| page.sync_token.clone());
-            applied += self
-                .blocking(move |engine| engine.apply_full_page(&page, token.as_deref()))
-                .await?;
-            if last {
-                return Ok(applied);
+            let apply =
+                self.blocking(move |engine| engine.apply_full_page(&page, token.as_deref()));
+            match next_cursor {
+                None => return Ok(applied + apply.await?),
+                Some(cursor) => {
+                    let (written, next) =
+                        tokio::join!(apply, client.full(page_size, Some(&cursor)));
+                    applied += written?;
+                    page = next?;
+                }
             }
         }
     }
