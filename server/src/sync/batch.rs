@@ -30,6 +30,7 @@ use pos_protocol::sync::{
 use pos_protocol::totals::{self, CartDiscount, LineInput};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
@@ -683,7 +684,7 @@ impl SaleChunk {
         let sales: Vec<SaleCreate> = ops
             .iter()
             .filter(|op| is_sale_create(op))
-            .filter_map(|op| serde_json::from_value(op.data.clone()).ok())
+            .filter_map(|op| SaleCreate::deserialize(&op.data).ok())
             .collect();
         let stock_ids: BTreeSet<i64> = sales
             .iter()
