@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bash scripts/setup.sh
+. scripts/lib/build-dir.sh
 
 data="$root/.data/demo"
 mkdir -p "$data/server" "$data/terminal"
@@ -17,7 +18,7 @@ url="http://$bind"
 
 echo "== building the server and the terminal"
 cargo build --quiet -p pos-server -p pos-engine --bins
-bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+bin="$CARGO_TARGET_DIR/debug"
 
 echo "== demo data (idempotent)"
 (cd "$data/server" && unset DATABASE_URL && "$bin/pos-server" seed-demo)
@@ -34,9 +35,17 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$url/api/v1/sync/health"; echo
 
-if [ -n "${DISPLAY:-}" ] && [ -z "${POS_DEMO_CLI:-}" ] && [ -f scripts/app.sh ]; then
-  echo "== the desktop app (server address $url, sign in as cashier@demo.test / demo-pass-1)"
-  POS_TERMINAL_SERVER="$url" bash scripts/app.sh
+if [ -n "${DISPLAY:-}" ] && [ -z "${POS_DEMO_CLI:-}" ]; then
+  . scripts/lib/app-window.sh
+  echo "== building the desktop app (the UI is built and embedded)"
+  app_window_build debug
+  # The till signs in once from the command line on the app's own data folder, so the app
+  # opens on the selling screen; if the desktop has no credential store it opens on sign-in.
+  "$bin/pos-terminal" --data-dir "$data/app" --server "$url" login --email cashier@demo.test \
+    --password demo-pass-1 --device-name "Demo till" \
+    || echo "(sign in from the app: cashier@demo.test / demo-pass-1)"
+  echo "== the desktop app against $url (close its window to stop the demo)"
+  POS_TERMINAL_DATA_DIR="$data/app" POS_TERMINAL_SERVER="$url" "$APP_BIN"
   exit 0
 fi
 

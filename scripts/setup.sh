@@ -26,7 +26,18 @@ if [ "${#missing[@]}" -gt 0 ] || [ "${POS_SETUP_APT_UPDATE:-0}" = 1 ]; then
   [ "${#missing[@]}" -eq 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# PostgreSQL on 127.0.0.1:5432 (the server's tests create and drop their own databases).
+# PostgreSQL on 127.0.0.1:5432 (the server's tests create and drop their own databases, as
+# user postgres without a password). Debian 12 ships PostgreSQL 15; a fresh install answers
+# local TCP with password authentication, so the test machine's cluster is set to trust
+# connections from this machine only.
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+  echo "setup: installing PostgreSQL"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+  as_root sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+$/\1trust/' "$hba"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart || true
+fi
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   echo "setup: starting PostgreSQL"
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start

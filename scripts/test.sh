@@ -8,15 +8,23 @@
 # the CI sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 bash scripts/setup.sh
+echo "=== setup: $((SECONDS - started)) s"
 
+. scripts/lib/build-dir.sh
 export CARGO_TERM_COLOR=never
+echo "=== build folder: $CARGO_TARGET_DIR"
 failed=()
+timings=()
 step() {
   local name=$1; shift
+  local step_started=$SECONDS
   echo
   echo "=== $name"
-  if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+  if "$@"; then echo "=== $name: ok ($((SECONDS - step_started)) s)"
+  else echo "=== $name: FAILED ($((SECONDS - step_started)) s)"; failed+=("$name"); fi
+  timings+=("$(printf '%6d s  %s' $((SECONDS - step_started)) "$name")")
 }
 
 step "cargo fmt" cargo fmt --all -- --check
@@ -34,6 +42,10 @@ if [ -f scripts/e2e-app.sh ]; then
   step "desktop app in a real window" bash scripts/e2e-app.sh
 fi
 
+echo
+echo "=== time per step"
+printf '%s\n' "${timings[@]}"
+printf '%6d s  %s\n' $((SECONDS - started)) "in all"
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED steps: ${failed[*]}"
