@@ -5,6 +5,10 @@
 //! exactly the sales rung up, stock is start minus sold, customers' dues add up, and every
 //! terminal's mirror equals the server.
 //!
+//! Whatever the seed, the sale batches (`POST /api/v1/sync/batch`) meet every fault kind at
+//! least `POS_FAULT_PER_KIND` times (default 3): an answer lost after the server committed is
+//! the case exactly-once exists for, and a random draw alone may miss it in a short run.
+//!
 //! Sizes: `POS_FAULT_SALES` (default 500 per database), `POS_FAULT_SEED` replays a run.
 
 use std::time::{Duration, Instant};
@@ -23,6 +27,17 @@ fn sales_to_ring_up() -> usize {
         .map(|v| v.parse().expect("POS_FAULT_SALES must be a whole number"))
         .unwrap_or(500)
 }
+
+fn faults_per_kind_on_batches() -> usize {
+    std::env::var("POS_FAULT_PER_KIND")
+        .map(|v| {
+            v.parse()
+                .expect("POS_FAULT_PER_KIND must be a whole number")
+        })
+        .unwrap_or(3)
+}
+
+const BATCH: &str = "/api/v1/sync/batch";
 
 fn fault_report(stats: &FaultStats) -> String {
     let kinds: Vec<String> = FaultKind::ALL
@@ -43,6 +58,7 @@ async fn exactly_once_under_faults(backend: Backend) {
     let started = Instant::now();
     let seed = seed_from_env();
     let sales = sales_to_ring_up();
+    let per_kind = faults_per_kind_on_batches();
     let db = Database::create(backend).await;
     let server = InProcessServer::start(&db.url).await;
     let api = Api::sign_in(&server.url(), "manager@demo.test").await;
@@ -61,7 +77,11 @@ async fn exactly_once_under_faults(backend: Backend) {
     let references_before = db.demo_sale_references().await.len();
 
     let faulted_from = proxy.decisions().len();
-    proxy.set_plan(FaultPlan::seeded(seed, FAULT_RATE).on_paths(&["/api/v1/sync/"]));
+    proxy.set_plan(
+        FaultPlan::seeded(seed, FAULT_RATE)
+            .on_paths(&["/api/v1/sync/"])
+            .with_quota("POST", BATCH, per_kind),
+    );
     eprintln!(
         "exactly once on {}: {sales} sales on {TERMINALS} terminals, fault rate {FAULT_RATE}, \
          {SEED_ENV}={seed}",
@@ -99,6 +119,23 @@ async fn exactly_once_under_faults(backend: Backend) {
         .iter()
         .filter(|d| d.fault.kind().is_some())
         .count();
+    let on_batches: Vec<(FaultKind, usize)> = FaultKind::ALL
+        .iter()
+        .map(|kind| {
+            let hits = sync_decisions
+                .iter()
+                .filter(|d| {
+                    d.method == "POST" && d.target == BATCH && d.fault.kind() == Some(*kind)
+                })
+                .count();
+            (*kind, hits)
+        })
+        .collect();
+    let on_batches_report = on_batches
+        .iter()
+        .map(|(kind, hits)| format!("{kind} {hits}"))
+        .collect::<Vec<_>>()
+        .join(", ");
 
     let (problems, pulls) = fleet::settle(
         &db,
@@ -133,6 +170,12 @@ async fn exactly_once_under_faults(backend: Backend) {
         problems.join("\n")
     );
     assert_eq!(ledger.sales.len(), sales);
+    eprintln!("faults on sale batches: {on_batches_report}");
+    assert!(
+        on_batches.iter().all(|(_, hits)| *hits >= per_kind),
+        "the sale batches met some fault kind fewer than {per_kind} times ({on_batches_report}): \
+         the run made too few batch requests to prove anything; {faults}"
+    );
     assert!(
         sync_faulted * 100 >= sync_decisions.len() * 20 && sync_faulted >= 5,
         "too few faults to prove anything: {sync_faulted} of {} sync requests; {faults}",

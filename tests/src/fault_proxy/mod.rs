@@ -471,7 +471,7 @@ impl Shared {
     /// decision is logged, so the log's order is the draw order.
     fn decide(&self, request: &Request) -> Route {
         let mut plan = self.plan.lock().expect("fault plan");
-        let fault = plan.fault_for(&request.target);
+        let fault = plan.fault_for(&request.method, &request.target);
         let (upstream, copy_upstream) = {
             let upstreams = self.upstreams.lock().expect("upstream list");
             let turn = self.next_upstream.fetch_add(1, Ordering::Relaxed);

@@ -179,7 +179,17 @@ enum Source {
         fault_rate: f64,
         weights: [(FaultKind, f64); 8],
         delay_ms: (u64, u64),
+        quota: Option<Quota>,
     },
+}
+
+/// Requests that must see every fault kind a number of times (see [`FaultPlan::with_quota`]).
+#[derive(Clone)]
+struct Quota {
+    method: String,
+    path: String,
+    /// Kinds still owed, in the order they will be applied (shuffled by the plan's generator).
+    owed: VecDeque<FaultKind>,
 }
 
 impl FaultPlan {
@@ -220,6 +230,7 @@ impl FaultPlan {
                 fault_rate,
                 weights: FaultKind::ALL.map(|kind| (kind, 1.0)),
                 delay_ms: (10, 200),
+                quota: None,
             },
             path_prefixes: Vec::new(),
         }
@@ -277,6 +288,34 @@ impl FaultPlan {
         self
     }
 
+    /// Make sure requests of `method` to `path` (exactly, e.g. `POST` `/api/v1/sync/batch`)
+    /// meet every kind of positive weight at least `times` times: until they have, each of
+    /// them is faulted with the next kind owed (the kinds owed are shuffled by the plan's
+    /// generator, so the run stays replayable from its seed); after that they are drawn like
+    /// any other request. Without it, a rare kind may never reach the request that matters.
+    ///
+    /// # Panics
+    /// When the plan is not seeded.
+    pub fn with_quota(mut self, method: &str, path: &str, times: usize) -> Self {
+        let weights = *self.seeded_weights("with_quota");
+        let Source::Seeded { rng, quota, .. } = &mut self.source else {
+            unreachable!("seeded_weights checked the plan is seeded")
+        };
+        let mut owed: Vec<FaultKind> = weights
+            .iter()
+            .filter(|(_, weight)| *weight > 0.0)
+            .flat_map(|(kind, _)| std::iter::repeat_n(*kind, times))
+            .collect();
+        use rand::seq::SliceRandom;
+        owed.shuffle(rng.as_mut());
+        *quota = Some(Quota {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            owed: owed.into(),
+        });
+        self
+    }
+
     /// The seed of a seeded plan.
     pub fn seed(&self) -> Option<u64> {
         match &self.source {
@@ -316,19 +355,33 @@ impl FaultPlan {
         self
     }
 
-    /// The fault for a request to `target`: [`Fault::Pass`] when the plan does not apply to
-    /// it (see [`FaultPlan::on_paths`]), otherwise [`FaultPlan::next_fault`].
-    pub fn fault_for(&mut self, target: &str) -> Fault {
+    /// The fault for a `method` request to `target`: [`Fault::Pass`] when the plan does not
+    /// apply to it (see [`FaultPlan::on_paths`]), the next kind owed when it is a request of
+    /// the plan's quota ([`FaultPlan::with_quota`]), otherwise [`FaultPlan::next_fault`].
+    pub fn fault_for(&mut self, method: &str, target: &str) -> Fault {
         let applies = self.path_prefixes.is_empty()
             || self
                 .path_prefixes
                 .iter()
                 .any(|prefix| target.starts_with(prefix.as_str()));
-        if applies {
-            self.next_fault()
-        } else {
-            Fault::Pass
+        if !applies {
+            return Fault::Pass;
         }
+        if let Source::Seeded {
+            rng,
+            delay_ms,
+            quota: Some(quota),
+            ..
+        } = &mut self.source
+        {
+            let path = target.split('?').next().unwrap_or(target);
+            if quota.method.eq_ignore_ascii_case(method) && quota.path == path {
+                if let Some(kind) = quota.owed.pop_front() {
+                    return fault_of_kind(kind, rng, *delay_ms);
+                }
+            }
+        }
+        self.next_fault()
     }
 
     /// The fault for the next request (advances the script or the random generator).
@@ -359,18 +412,18 @@ impl FaultPlan {
                         pick -= weight;
                     }
                 }
-                let mut delay = || Duration::from_millis(rng.gen_range(delay_ms.0..=delay_ms.1));
-                match chosen {
-                    FaultKind::DropRequest => Fault::DropRequest,
-                    FaultKind::DropResponse => Fault::DropResponse,
-                    FaultKind::Duplicate => Fault::Duplicate,
-                    FaultKind::DuplicateConcurrent => Fault::DuplicateConcurrent,
-                    FaultKind::DelayRequest => Fault::DelayRequest(delay()),
-                    FaultKind::DelayResponse => Fault::DelayResponse(delay()),
-                    FaultKind::ResetMidBody => Fault::ResetMidBody,
-                    FaultKind::ResetMidResponse => Fault::ResetMidResponse,
-                }
+                fault_of_kind(chosen, rng, *delay_ms)
             }
+        }
+    }
+
+    /// How many faults the plan's quota still owes (0 without a quota).
+    pub fn quota_owed(&self) -> usize {
+        match &self.source {
+            Source::Seeded {
+                quota: Some(quota), ..
+            } => quota.owed.len(),
+            _ => 0,
         }
     }
 
@@ -379,6 +432,21 @@ impl FaultPlan {
             Source::Seeded { weights, .. } => weights,
             _ => panic!("FaultPlan::{method} applies to seeded plans only"),
         }
+    }
+}
+
+/// A fault of `kind`; delays are drawn from `delay_ms` (whole milliseconds).
+fn fault_of_kind(kind: FaultKind, rng: &mut StdRng, delay_ms: (u64, u64)) -> Fault {
+    let mut delay = || Duration::from_millis(rng.gen_range(delay_ms.0..=delay_ms.1));
+    match kind {
+        FaultKind::DropRequest => Fault::DropRequest,
+        FaultKind::DropResponse => Fault::DropResponse,
+        FaultKind::Duplicate => Fault::Duplicate,
+        FaultKind::DuplicateConcurrent => Fault::DuplicateConcurrent,
+        FaultKind::DelayRequest => Fault::DelayRequest(delay()),
+        FaultKind::DelayResponse => Fault::DelayResponse(delay()),
+        FaultKind::ResetMidBody => Fault::ResetMidBody,
+        FaultKind::ResetMidResponse => Fault::ResetMidResponse,
     }
 }
 
@@ -400,8 +468,18 @@ impl fmt::Display for FaultPlan {
                 seed,
                 fault_rate,
                 delay_ms,
+                quota,
                 ..
             } => {
+                if let Some(quota) = quota {
+                    write!(
+                        f,
+                        "{} {} owed {} faults first; ",
+                        quota.method,
+                        quota.path,
+                        quota.owed.len()
+                    )?;
+                }
                 write!(
                     f,
                     "seeded {seed}: {:.1}% of requests faulted (",
@@ -507,9 +585,48 @@ mod tests {
     #[test]
     fn a_path_filter_skips_other_requests_without_using_up_the_plan() {
         let mut plan = FaultPlan::scripted(vec![Fault::DropResponse]).on_paths(&["/api/v1/sync/"]);
-        assert_eq!(plan.fault_for("/api/v1/auth/sign-in"), Fault::Pass);
-        assert_eq!(plan.fault_for("/api/v1/sync/batch"), Fault::DropResponse);
-        assert_eq!(plan.fault_for("/api/v1/sync/batch"), Fault::Pass);
+        assert_eq!(plan.fault_for("POST", "/api/v1/auth/sign-in"), Fault::Pass);
+        assert_eq!(
+            plan.fault_for("POST", "/api/v1/sync/batch"),
+            Fault::DropResponse
+        );
+        assert_eq!(plan.fault_for("POST", "/api/v1/sync/batch"), Fault::Pass);
+    }
+
+    #[test]
+    fn a_quota_gives_its_requests_every_kind_first_whatever_the_rate() {
+        for seed in 0..20 {
+            // A rate of 0: without the quota nothing would ever be faulted.
+            let mut plan = FaultPlan::seeded(seed, 0.0)
+                .on_paths(&["/api/v1/sync/"])
+                .with_quota("POST", "/api/v1/sync/batch", 2);
+            assert_eq!(plan.quota_owed(), 16);
+            let mut kinds = Vec::new();
+            for _ in 0..16 {
+                assert_eq!(
+                    plan.fault_for("GET", "/api/v1/sync/changes?since=1"),
+                    Fault::Pass
+                );
+                kinds.push(plan.fault_for("POST", "/api/v1/sync/batch").kind().unwrap());
+            }
+            assert_eq!(plan.quota_owed(), 0);
+            for kind in FaultKind::ALL {
+                assert_eq!(kinds.iter().filter(|k| **k == kind).count(), 2, "{kind}");
+            }
+            assert_eq!(plan.fault_for("POST", "/api/v1/sync/batch"), Fault::Pass);
+            // The same seed owes the same order: a run can be replayed.
+            let mut again =
+                FaultPlan::seeded(seed, 0.0).with_quota("POST", "/api/v1/sync/batch", 2);
+            let replayed: Vec<_> = (0..16)
+                .map(|_| {
+                    again
+                        .fault_for("POST", "/api/v1/sync/batch")
+                        .kind()
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(replayed, kinds);
+        }
     }
 
     #[test]
