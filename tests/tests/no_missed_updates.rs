@@ -7,16 +7,25 @@
 //! again: the product would stay missing or stale on that terminal for good, and the final
 //! comparison (which waits at most a minute for PostgreSQL's open transactions to end) fails.
 //!
+//! Along the way every price each terminal's mirror shows after each pull is recorded: for each
+//! product the versions a terminal saw must come in the order the server committed them (a pull
+//! may pass over versions superseded before it, never go back to an older one). A feed that
+//! handed out a late-committed older row after a newer one fails here even when the end state
+//! is right.
+//!
 //! Size: `POS_NO_MISSED_ROUNDS` rounds per writer (default 25; each round creates a product
 //! and changes two prices).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use pos_e2e::fleet::{self, ServerCatalog};
 use pos_e2e::harness::{Api, Backend, Database, InProcessServer};
+use pos_engine::Engine;
+use pos_protocol::Decimal;
 use reqwest::Method;
 use serde_json::json;
 
@@ -32,9 +41,23 @@ fn rounds() -> usize {
         .unwrap_or(25)
 }
 
+/// A product a writer owns: its code, its version, and every sale price it was given, in the
+/// order the server committed them (the first is the price before the test).
+struct Owned {
+    code: String,
+    version: i64,
+    prices: Vec<Decimal>,
+}
+
 /// One writer: creates a product per round and changes the price of two of the products it
-/// owns, with optimistic versions as a back office would.
-async fn write(api: &Api, writer: usize, rounds: usize, mut owned: HashMap<i64, i64>) -> usize {
+/// owns, with optimistic versions as a back office would. Returns its writes and the price
+/// history of the products it changed.
+async fn write(
+    api: &Api,
+    writer: usize,
+    rounds: usize,
+    mut owned: HashMap<i64, Owned>,
+) -> (usize, Vec<Owned>) {
     let mut writes = 0;
     let ids: Vec<i64> = owned.keys().copied().collect();
     for round in 0..rounds {
@@ -54,21 +77,57 @@ async fn write(api: &Api, writer: usize, rounds: usize, mut owned: HashMap<i64, 
         assert_eq!(status, 201, "create {code}: {body}");
         writes += 1;
         for id in ids.iter().skip(round % ids.len().max(1)).take(2) {
-            let version = owned[id];
-            let price = format!("{}.{:02}", 10 + round, writer * 10 + round % 10);
+            let product = owned.get_mut(id).expect("an owned product");
+            let new_price = format!("{}.{:02}", 10 + round, writer * 10 + round % 10);
             let (status, body) = api
                 .call(
                     Method::PATCH,
                     &format!("/api/v1/products/{id}"),
-                    Some(&json!({"version": version, "productSalePrice": price})),
+                    Some(&json!({"version": product.version, "productSalePrice": new_price})),
                 )
                 .await;
             assert_eq!(status, 200, "change the price of {id}: {body}");
-            owned.insert(*id, body["data"]["version"].as_i64().expect("a version"));
+            product.version = body["data"]["version"].as_i64().expect("a version");
+            product.prices.push(new_price.parse().unwrap());
             writes += 1;
         }
     }
-    writes
+    (writes, owned.into_values().collect())
+}
+
+/// What a terminal's mirror shows for each watched product code after a pull.
+fn observe(engine: &Engine, codes: &[String]) -> Vec<(String, Decimal)> {
+    codes
+        .iter()
+        .filter_map(|code| {
+            let view = engine.product_by_code(code).expect("read the mirror")?;
+            Some((code.clone(), view.product_sale_price))
+        })
+        .collect()
+}
+
+/// Versions a terminal saw out of the server's order: for each product, the position of each
+/// observed price in its history must never go down.
+fn out_of_order(terminal: &str, seen: &[Vec<(String, Decimal)>], history: &[Owned]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for product in history {
+        let mut position = 0;
+        for (pull, snapshot) in seen.iter().enumerate() {
+            let Some((_, shown)) = snapshot.iter().find(|(code, _)| *code == product.code) else {
+                continue;
+            };
+            // The first position at or after the last one that holds this price.
+            match (position..product.prices.len()).find(|&at| product.prices[at] == *shown) {
+                Some(at) => position = at,
+                None => problems.push(format!(
+                    "{terminal}, pull {pull}: {} shows {shown}, which is not its current or a \
+                     later version of {:?} (history {:?})",
+                    product.code, product.prices[position], product.prices
+                )),
+            }
+        }
+    }
+    problems
 }
 
 async fn writers_and_pullers_end_equal(backend: Backend) {
@@ -80,7 +139,8 @@ async fn writers_and_pullers_end_equal(backend: Backend) {
     let terminals = fleet::sign_in_terminals(TERMINALS, &server.url(), "cashier@demo.test").await;
 
     // Each writer owns a disjoint share of the existing products, so versions never collide.
-    let mut shares: Vec<HashMap<i64, i64>> = vec![HashMap::new(); WRITERS];
+    let mut shares: Vec<HashMap<i64, Owned>> = (0..WRITERS).map(|_| HashMap::new()).collect();
+    let mut watched = Vec::new();
     for (n, product) in api
         .list_all("/api/v1/products")
         .await
@@ -88,11 +148,20 @@ async fn writers_and_pullers_end_equal(backend: Backend) {
         .filter(|p| p["productCode"].is_string())
         .enumerate()
     {
+        let code = product["productCode"].as_str().unwrap().to_string();
+        watched.push(code.clone());
         shares[n % WRITERS].insert(
             product["id"].as_i64().unwrap(),
-            product["version"].as_i64().unwrap(),
+            Owned {
+                code,
+                version: product["version"].as_i64().unwrap(),
+                prices: vec![fleet::decimal(&product["productSalePrice"])],
+            },
         );
     }
+    // Per terminal, what its mirror showed after each pull.
+    let seen: Vec<Mutex<Vec<Vec<(String, Decimal)>>>> =
+        (0..TERMINALS).map(|_| Mutex::default()).collect();
 
     let writing = AtomicBool::new(true);
     let pulls = AtomicUsize::new(0);
@@ -105,28 +174,45 @@ async fn writers_and_pullers_end_equal(backend: Backend) {
         )
         .await;
         writing.store(false, Ordering::SeqCst);
-        writes.into_iter().sum::<usize>()
+        let mut history = Vec::new();
+        let mut total = 0;
+        for (count, owned) in writes {
+            total += count;
+            history.extend(owned);
+        }
+        (total, history)
     };
-    let pullers = join_all(terminals.iter().map(|terminal| async {
-        while writing.load(Ordering::SeqCst) {
-            // A pull may fail under load; the next one carries on from the same cursor.
-            let _ = terminal.engine.sync_now().await;
-            pulls.fetch_add(1, Ordering::Relaxed);
+    let pullers = join_all(terminals.iter().zip(&seen).map(|(terminal, seen)| {
+        let watched = &watched;
+        let writing = &writing;
+        let pulls = &pulls;
+        async move {
+            while writing.load(Ordering::SeqCst) {
+                // A pull may fail under load; the next one carries on from the same cursor.
+                let _ = terminal.engine.sync_now().await;
+                seen.lock()
+                    .unwrap()
+                    .push(observe(&terminal.engine, watched));
+                pulls.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }));
-    let (writes, _) = tokio::join!(writers, pullers);
+    let ((writes, history), _) = tokio::join!(writers, pullers);
 
     // The writers are done: pull until every mirror agrees, at most a minute.
     let catalog = ServerCatalog::fetch(&api).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut problems = Vec::new();
-    for terminal in &terminals {
+    for (terminal, seen) in terminals.iter().zip(&seen) {
         loop {
             terminal
                 .engine
                 .sync_now()
                 .await
                 .expect("a pull once the writers stopped");
+            seen.lock()
+                .unwrap()
+                .push(observe(&terminal.engine, &watched));
             let mismatches = catalog.mismatches(&terminal.engine);
             if mismatches.is_empty() {
                 break;
@@ -152,6 +238,18 @@ async fn writers_and_pullers_end_equal(backend: Backend) {
     assert!(
         pulls.load(Ordering::Relaxed) >= TERMINALS,
         "the terminals pulled while the writers wrote"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let mut observations = 0;
+    for (terminal, seen) in terminals.iter().zip(&seen) {
+        let seen = seen.lock().unwrap();
+        observations += seen.iter().map(Vec::len).sum::<usize>();
+        problems.extend(out_of_order(&terminal.name, &seen, &history));
+    }
+    eprintln!(
+        "no missed updates ({backend:?}): {observations} product versions seen by the terminals \
+         checked against the order of {} products' histories",
+        history.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
