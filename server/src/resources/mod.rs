@@ -3,7 +3,8 @@
 //! routes (`catalog.rs`), so the rules below hold for all of them:
 //!
 //! - every query is scoped by the caller's business (another business's id is a 404);
-//! - reading needs any role, writing needs the resource's `write_role` (else 403);
+//! - reading needs any role, writing needs the resource's `write_role` (else 403), deleting
+//!   at least a manager;
 //! - an update names the version it is based on (body `version` or `X-Entity-Version`) and a
 //!   stale one is a 409 carrying the server's record; `X-Force-Update: true` skips the check
 //!   for managers and owners; neither is a 422;
@@ -330,7 +331,10 @@ pub async fn delete<E: DeserializeOwned>(
     id: i64,
     headers: &HeaderMap,
 ) -> ApiResult<Json<DataResponse<E>>> {
-    user.require(spec.write_role, &format!("delete a {}", spec.entity_type))?;
+    // Removing a record is a manager's decision even where a cashier may write (a customer
+    // with a payment history is not a cashier's to remove).
+    let role = spec.write_role.max(Role::Manager);
+    user.require(role, &format!("delete a {}", spec.entity_type))?;
     let expected = match headers.get(ENTITY_VERSION_HEADER) {
         Some(_) => expected_version(user, headers, None)?,
         None => None,
