@@ -90,10 +90,11 @@ export function Shifts() {
 
 export function ShiftReport() {
   const { id } = useParams();
-  const found = useLoad(() => api.getData<{ shift: Shift; report: ShiftReportData }>(`/shifts/${id}`), [id]);
+  // The shift's fields with its report beside them.
+  const found = useLoad(() => api.getData<Shift & { report: ShiftReportData }>(`/shifts/${id}`), [id]);
   if (found.error) return <ErrorMessage error={found.error} />;
   if (!found.data) return <Loading what="the shift report" />;
-  const { shift, report } = found.data;
+  const { report, ...shift } = found.data;
   const line = (label: string, amount: Amount | null) => (
     <>
       <dt>{label}</dt>
