@@ -13,6 +13,7 @@ packages=(
   build-essential pkg-config curl wget file libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick
+  chromium chromium-driver
   dbus-x11 gnome-keyring
   gcc-mingw-w64-x86-64
 )

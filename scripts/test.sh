@@ -35,6 +35,7 @@ step "cargo test" engine/scripts/with-keyring.sh cargo test --workspace --locked
 if [ -f ui/package.json ]; then
   step "ui unit tests" bash -c 'cd ui && npx vitest run'
 fi
+step "back office in a real browser" bash scripts/e2e-office.sh
 if [ -f scripts/check-windows.sh ]; then
   step "windows compile check" bash scripts/check-windows.sh
 fi

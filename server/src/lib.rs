@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod maintenance;
 pub mod middleware;
+pub mod office;
 pub mod resources;
 pub mod review_queue;
 pub mod seed;
@@ -241,10 +242,6 @@ fn document_common_errors(document: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-async fn route_not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "No such route")
-}
-
 async fn method_not_allowed() -> impl IntoResponse {
     let mut response =
         ApiError::new(ErrorCode::NotFound, "This route does not take this method").into_response();
@@ -279,7 +276,8 @@ pub fn app(state: AppState) -> Router {
                 async move { Json(document.as_ref().clone()) }
             }),
         )
-        .fallback(route_not_found)
+        // The back office's web app answers every path the API does not.
+        .fallback(office::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,4 +1,5 @@
-// A small WebDriver client over fetch: just what the app's end-to-end test needs.
+// A small WebDriver client over fetch: just what the end-to-end tests of the till (WebKit,
+// through tauri-driver) and of the back office (Chromium, through chromedriver) need.
 
 const KEY = {
   Backspace: "\uE003",
@@ -40,10 +41,23 @@ export class WebDriver {
   }
 
   async start(application, args) {
-    const value = await this.request("POST", "/session", {
-      capabilities: { alwaysMatch: { "tauri:options": { application, args } } },
-    });
+    await this.startWith({ "tauri:options": { application, args } });
+  }
+
+  /** Opens a session with these capabilities (e.g. a browser's own options). */
+  async startWith(capabilities) {
+    const value = await this.request("POST", "/session", { capabilities: { alwaysMatch: capabilities } });
     this.sessionId = value.sessionId;
+  }
+
+  /** Opens `url` in the session's window and waits for it to load. */
+  navigate(url) {
+    return this.request("POST", this.s("/url"), { url });
+  }
+
+  /** Resizes the window (the viewport a phone or a desktop shows). */
+  setWindowSize(width, height) {
+    return this.request("POST", this.s("/window/rect"), { width, height });
   }
 
   async quit() {

@@ -32,6 +32,7 @@ pub(crate) const SALE_COLUMNS: &[(&str, &str, Column)] = &[
     ("s.id", "id", Column::Int),
     ("s.business_id", "business_id", Column::Int),
     ("s.invoice_number", "invoiceNumber", Column::Text),
+    ("s.offline_invoice_no", "offline_invoice_no", Column::Text),
     ("s.party_id", "party_id", Column::Int),
     ("s.user_id", "user_id", Column::Int),
     ("s.device_id", "device_id", Column::Text),
