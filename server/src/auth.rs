@@ -79,10 +79,7 @@ fn new_token() -> String {
 
 /// What the database keeps of a token.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The caller, resolved from its bearer token.
@@ -148,7 +145,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        // The idempotency layer may have resolved the caller already.
+        // The token layer resolved the caller before the body was read.
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
