@@ -1,11 +1,10 @@
 //! Who is calling: passwords (argon2id), opaque bearer tokens stored as SHA-256 hashes,
-//! sign-in with a failure limit per account and per address, and the `AuthUser` extractor
-//! every protected handler takes.
+//! sign-in slowed down per account and client address (`SignInLimiter`), and the `AuthUser`
+//! extractor every protected handler takes.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -16,6 +15,8 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::Json;
 use base64::Engine;
+use hmac::{Hmac, Mac};
+use ipnet::IpNet;
 use pos_protocol::auth::{
     RefreshData, RefreshResponse, Role, SignInData, SignInRequest, SignInResponse, UserSummary,
 };
@@ -27,8 +28,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::store::UserRecord;
-use crate::AppState;
+use crate::store::{Column, Store, UserRecord, Value};
+use crate::{AppState, Settings};
 
 /// Runs argon2 work (hashing or checking a password or PIN) off the async runtime, at most one
 /// per core at a time. Each hash takes 19 MiB and a core for tens of milliseconds: fifty
@@ -78,10 +79,7 @@ fn new_token() -> String {
 
 /// What the database keeps of a token.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The caller, resolved from its bearer token.
@@ -147,7 +145,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        // The idempotency layer may have resolved the caller already.
+        // The token layer resolved the caller before the body was read.
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
@@ -155,78 +153,257 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// Counts failed sign-ins in a sliding window, per account and per client address.
+/// Slows password guessing down without locking anyone out.
+///
+/// Every attempt is counted, before its password is checked, in two buckets: one for the
+/// account from this client address, one for the address over all accounts. A bucket answers
+/// its first attempts at once; past them each attempt must wait twice as long as the one
+/// before (one second first, at most `sign_in_window`), and one arriving earlier is refused
+/// (429 with `Retry-After`) unchecked. So a flood of guesses, even sent all at once, is
+/// checked only as often as the buckets allow, and it delays only its own address: the
+/// owner signing in from another address is not held up. A right password empties the
+/// account's bucket and takes its attempt back from the address's.
+///
+/// The buckets live in the database (`sign_in_throttle`), so every server process on it
+/// counts together; each is a keyed hash (HMAC-SHA256 under the database's own
+/// `sign_in_secret`), so no email is stored, and is forgotten once quiet for
+/// `sign_in_memory` (a day): long enough that waiting it out gains a guesser little.
 pub struct SignInLimiter {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-    window: Duration,
+    longest_wait: Duration,
+    memory: Duration,
     per_account: u32,
     per_address: u32,
+    secret: tokio::sync::OnceCell<Vec<u8>>,
+}
+
+/// One counter of attempts, and how many it answers before they must wait.
+struct Bucket {
+    id: String,
+    answered_at_once: u32,
 }
 
 impl SignInLimiter {
-    pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
+    pub fn new(settings: &Settings) -> Self {
         Self {
-            failures: Mutex::new(HashMap::new()),
-            window,
-            per_account,
-            per_address,
+            longest_wait: settings.sign_in_window,
+            memory: settings.sign_in_memory,
+            per_account: settings.sign_in_failures_per_account,
+            per_address: settings.sign_in_failures_per_address,
+            secret: tokio::sync::OnceCell::new(),
         }
     }
 
-    fn keys(account: &str, address: Option<SocketAddr>) -> [(String, bool); 2] {
-        let address = address.map(|a| a.ip().to_string()).unwrap_or_default();
-        [
-            (format!("account:{account}"), true),
-            (format!("address:{address}"), false),
-        ]
-    }
-
-    fn allowed(&self, account: &str, address: Option<SocketAddr>) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        Self::keys(account, address)
-            .iter()
-            .all(|(key, is_account)| {
-                let limit = if *is_account {
-                    self.per_account
-                } else {
-                    self.per_address
-                };
-                let Some(times) = failures.get_mut(key) else {
-                    return true;
-                };
-                while times
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) > self.window)
-                {
-                    times.pop_front();
+    async fn secret(&self, store: &dyn Store) -> ApiResult<&[u8]> {
+        let secret = self
+            .secret
+            .get_or_try_init(|| async {
+                let mut tx = store.begin_read().await?;
+                let rows = tx
+                    .fetch_all(
+                        "SELECT secret FROM sign_in_secret WHERE id = 1",
+                        &[],
+                        &[Column::Text],
+                    )
+                    .await?;
+                tx.commit().await?;
+                match rows.first().map(Vec::as_slice) {
+                    Some([Value::Text(Some(secret))]) => Ok(secret.clone().into_bytes()),
+                    _ => Err::<_, ApiError>(ApiError::internal("the sign-in secret is missing")),
                 }
-                times.len() < limit as usize
             })
+            .await?;
+        Ok(secret)
     }
 
-    fn record_failure(&self, account: &str, address: Option<SocketAddr>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, _) in Self::keys(account, address) {
-            failures.entry(key).or_default().push_back(Instant::now());
+    /// The account's bucket from `address`, then the address's own.
+    async fn buckets(
+        &self,
+        store: &dyn Store,
+        email: &str,
+        address: Option<IpAddr>,
+    ) -> ApiResult<[Bucket; 2]> {
+        let secret = self.secret(store).await?;
+        let address = address.map(|a| a.to_string()).unwrap_or_default();
+        let keyed = |parts: &[&str]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+                .expect("HMAC takes a key of any length");
+            for part in parts {
+                mac.update(part.as_bytes());
+                mac.update(b"\n");
+            }
+            hex(&mac.finalize().into_bytes())
+        };
+        Ok([
+            Bucket {
+                id: keyed(&["account", email, &address]),
+                answered_at_once: self.per_account,
+            },
+            Bucket {
+                id: keyed(&["address", &address]),
+                answered_at_once: self.per_address,
+            },
+        ])
+    }
+
+    /// How long the attempt after the `attempts`-th must wait.
+    fn wait_after(&self, attempts: i64, answered_at_once: u32) -> Duration {
+        let over = attempts - i64::from(answered_at_once);
+        if over < 0 {
+            return Duration::ZERO;
         }
+        let doublings = u32::try_from(over).unwrap_or(u32::MAX).min(20);
+        Duration::from_secs(1u64 << doublings).min(self.longest_wait)
+    }
+
+    /// Counts an attempt at `email` from `address`, or refuses it (429) while either bucket
+    /// is waiting. Called before the password is checked, in one transaction that locks
+    /// both buckets, so concurrent attempts are counted one after the other.
+    pub async fn admit(
+        &self,
+        store: &dyn Store,
+        email: &str,
+        address: Option<IpAddr>,
+    ) -> ApiResult<()> {
+        let buckets = self.buckets(store, email, address).await?;
+        let now = pos_protocol::time::now();
+        let memory = chrono::Duration::from_std(self.memory).map_err(ApiError::internal)?;
+        let mut tx = store.begin_write().await?;
+        tx.execute(
+            "DELETE FROM sign_in_throttle WHERE expires_at <= $1",
+            &[Value::Time(Some(now))],
+        )
+        .await?;
+        let mut counts = Vec::with_capacity(buckets.len());
+        let mut refused_for = chrono::Duration::zero();
+        for bucket in &buckets {
+            tx.execute(
+                "INSERT INTO sign_in_throttle (bucket, attempts, next_attempt_at, expires_at) \
+                 VALUES ($1, 0, $2, $3) ON CONFLICT (bucket) DO NOTHING",
+                &[
+                    Value::Text(Some(bucket.id.clone())),
+                    Value::Time(Some(now)),
+                    Value::Time(Some(now + memory)),
+                ],
+            )
+            .await?;
+            let rows = tx
+                .fetch_all(
+                    "SELECT attempts, next_attempt_at FROM sign_in_throttle WHERE bucket = $1 \
+                     FOR UPDATE",
+                    &[Value::Text(Some(bucket.id.clone()))],
+                    &[Column::Int, Column::Time],
+                )
+                .await?;
+            let Some([Value::Int(Some(attempts)), Value::Time(Some(next_attempt_at))]) =
+                rows.first().map(Vec::as_slice)
+            else {
+                return Err(ApiError::internal("a sign-in bucket vanished"));
+            };
+            refused_for = refused_for.max(*next_attempt_at - now);
+            counts.push(*attempts);
+        }
+        if refused_for > chrono::Duration::zero() {
+            tx.commit().await?;
+            let seconds = u64::try_from(refused_for.num_seconds() + 1).unwrap_or(1);
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                format!("Too many sign-in attempts; try again in {seconds} s"),
+            )
+            .retry_after(seconds));
+        }
+        for (bucket, attempts) in buckets.iter().zip(counts) {
+            let attempts = attempts + 1;
+            let wait =
+                chrono::Duration::from_std(self.wait_after(attempts, bucket.answered_at_once))
+                    .map_err(ApiError::internal)?;
+            tx.execute(
+                "UPDATE sign_in_throttle SET attempts = $2, next_attempt_at = $3, expires_at = $4 \
+                 WHERE bucket = $1",
+                &[
+                    Value::Text(Some(bucket.id.clone())),
+                    Value::Int(Some(attempts)),
+                    Value::Time(Some(now + wait)),
+                    Value::Time(Some(now + wait + memory)),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a right password: the account's bucket from this address starts afresh, and
+    /// the address's bucket takes the attempt back, so staff signing in through one shop
+    /// address never slow each other down.
+    pub async fn succeeded(
+        &self,
+        store: &dyn Store,
+        email: &str,
+        address: Option<IpAddr>,
+    ) -> ApiResult<()> {
+        let [account, address] = self.buckets(store, email, address).await?;
+        let mut tx = store.begin_write().await?;
+        tx.execute(
+            "DELETE FROM sign_in_throttle WHERE bucket = $1",
+            &[Value::Text(Some(account.id))],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE sign_in_throttle SET attempts = attempts - 1 WHERE bucket = $1 AND attempts > 0",
+            &[Value::Text(Some(address.id))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
-/// The client's address when the server was started with connection info.
-pub struct ClientAddress(pub Option<SocketAddr>);
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+/// The client's address: the peer, or, when the peer is a trusted proxy, the address its
+/// `X-Forwarded-For` names (read from the right, past every trusted proxy, since only the
+/// entries our own proxies appended can be believed).
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddress(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| *addr),
+                .map(|ConnectInfo(peer)| {
+                    client_address(peer.ip(), &parts.headers, &state.settings.trusted_proxies)
+                }),
         ))
     }
+}
+
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
+    let mut client = peer.to_canonical();
+    for entry in forwarded.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match entry.trim().parse::<IpAddr>() {
+            Ok(hop) => client = hop.to_canonical(),
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "auth", request_body = SignInRequest,
@@ -241,12 +418,8 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<SignInResponse>> {
     let email = request.email.trim().to_lowercase();
-    if !state.sign_in_limiter.allowed(&email, address) {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "Too many failed sign-ins; wait a few minutes and try again",
-        ));
-    }
+    let limiter = &state.sign_in_limiter;
+    limiter.admit(state.store.as_ref(), &email, address).await?;
     let user = state.store.user_by_email(&email).await?;
     let stored_hash = user
         .as_ref()
@@ -259,11 +432,11 @@ pub async fn sign_in(
         .map_err(ApiError::internal)?;
     let user = match user {
         Some(user) if matches && user.is_active => user,
-        _ => {
-            state.sign_in_limiter.record_failure(&email, address);
-            return Err(ApiError::unauthenticated("Wrong email or password"));
-        }
+        _ => return Err(ApiError::unauthenticated("Wrong email or password")),
     };
+    limiter
+        .succeeded(state.store.as_ref(), &email, address)
+        .await?;
     let settings = state
         .store
         .business_settings(user.business_id)
@@ -325,12 +498,14 @@ pub async fn sign_out(
     }))
 }
 
-/// A new token; the presented one keeps working for the refresh grace period only.
+/// A new token; the presented one keeps working for the refresh grace period only, and
+/// cannot be refreshed again (409): a copied token cannot breed tokens of its own while
+/// its grace lasts.
 async fn refresh(state: AppState, user: AuthUser) -> ApiResult<Json<RefreshResponse>> {
     let token = new_token();
     let now = pos_protocol::time::now();
     let expires_at = now + state.settings.token_ttl;
-    state
+    let rotated = state
         .store
         .rotate_token(
             user.user_id,
@@ -341,6 +516,12 @@ async fn refresh(state: AppState, user: AuthUser) -> ApiResult<Json<RefreshRespo
             expires_at,
         )
         .await?;
+    if !rotated {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "This token was refreshed already; use the token that refresh returned, or sign in",
+        ));
+    }
     Ok(Json(RefreshResponse {
         message: "Token refreshed".into(),
         token: token.clone(),
@@ -350,7 +531,8 @@ async fn refresh(state: AppState, user: AuthUser) -> ApiResult<Json<RefreshRespo
 
 #[utoipa::path(get, path = "/api/v1/refresh-token", tag = "auth",
     responses((status = 200, description = "A new token", body = RefreshResponse),
-              (status = 401, description = "Token unknown, expired or revoked", body = ApiErrorBody)),
+              (status = 401, description = "Token unknown, expired or revoked", body = ApiErrorBody),
+              (status = 409, description = "This token was refreshed already", body = ApiErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_token_get(
     State(state): State<AppState>,
@@ -362,11 +544,55 @@ pub async fn refresh_token_get(
 /// The original client sends the refresh as a POST.
 #[utoipa::path(post, path = "/api/v1/refresh-token", tag = "auth",
     responses((status = 200, description = "A new token", body = RefreshResponse),
-              (status = 401, description = "Token unknown, expired or revoked", body = ApiErrorBody)),
+              (status = 401, description = "Token unknown, expired or revoked", body = ApiErrorBody),
+              (status = 409, description = "This token was refreshed already", body = ApiErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_token_post(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<RefreshResponse>> {
     refresh(state, user).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_client_is_named_only_by_trusted_proxies() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let proxies = [
+            crate::settings::parse_trusted_proxy("10.0.0.0/8").unwrap(),
+            crate::settings::parse_trusted_proxy("127.0.0.1").unwrap(),
+        ];
+        let header = forwarded("1.1.1.1, 203.0.113.9, 10.0.0.7");
+        // Read from the right, past our own proxies: what the client wrote first is not
+        // believed.
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &header, &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("198.51.100.1"), &header, &proxies),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &forwarded("junk"), &proxies),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            client_address(ip("::ffff:127.0.0.1"), &forwarded("203.0.113.9"), &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &header, &[]),
+            ip("127.0.0.1")
+        );
+    }
 }

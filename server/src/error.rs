@@ -12,15 +12,28 @@ use crate::store::StoreError;
 pub struct ApiError {
     // Boxed: errors travel through every `Result` of the handlers, successes should stay small.
     body: Box<ApiErrorBody>,
+    /// Seconds a refused client should wait (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    fn from_body(body: ApiErrorBody) -> Self {
         Self {
-            body: Box::new(ApiErrorBody::new(code, message)),
+            body: Box::new(body),
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to come back (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::from_body(ApiErrorBody::new(code, message))
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -36,9 +49,7 @@ impl ApiError {
     }
 
     pub fn invalid_field(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            body: Box::new(ApiErrorBody::invalid_field(field, problem)),
-        }
+        Self::from_body(ApiErrorBody::invalid_field(field, problem))
     }
 
     /// A 422 listing every field that is wrong, not only the first.
@@ -50,9 +61,7 @@ impl ApiError {
             .join("; ");
         let mut body = ApiErrorBody::new(ErrorCode::ValidationFailed, summary);
         body.errors = Some(errors);
-        Self {
-            body: Box::new(body),
-        }
+        Self::from_body(body)
     }
 
     /// The problems per field of a 422 (its message under `body` when it names no field), so
@@ -64,9 +73,7 @@ impl ApiError {
     }
 
     pub fn version_conflict(conflict: VersionConflict) -> Self {
-        Self {
-            body: Box::new(ApiErrorBody::version_conflict(conflict)),
-        }
+        Self::from_body(ApiErrorBody::version_conflict(conflict))
     }
 
     /// Logs the cause for the operator; the client only learns that it was our fault.
@@ -87,7 +94,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(*self.body)).into_response()
+        let status = self.status();
+        let mut response = (status, Json(*self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

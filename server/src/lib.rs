@@ -5,8 +5,9 @@
 //! migrations and serves until `shutdown` resolves. Tests bind `127.0.0.1:0` and call
 //! `launch`, so they never wait on a fixed port or a sleep.
 //!
-//! Layers, outermost first: trace → CORS → server timestamp → body limit → run to completion
-//! (writes survive a client hanging up) → idempotency →
+//! Layers, outermost first (each runs after routing, so it knows the route): trace → CORS →
+//! server timestamp → bearer token (before any body is read) → NUL in the URL refused →
+//! body limit → run to completion (writes survive a client hanging up) → idempotency →
 //! handler → domain rules (`auth`, `resources`) → `store` (one trait, one SQL module per
 //! database).
 
@@ -69,11 +70,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        let sign_in_limiter = Arc::new(SignInLimiter::new(
-            settings.sign_in_window,
-            settings.sign_in_failures_per_account,
-            settings.sign_in_failures_per_address,
-        ));
+        let sign_in_limiter = Arc::new(SignInLimiter::new(&settings));
         Self {
             store,
             settings: Arc::new(settings),
@@ -288,6 +285,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::body_limit,
+        ))
+        .layer(axum::middleware::from_fn(middleware::refuse_nul_in_url))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::require_token,
         ))
         .layer(axum::middleware::from_fn(middleware::server_timestamp))
         .layer(cors(&state.settings.cors_origins))

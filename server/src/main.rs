@@ -92,12 +92,18 @@ struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "POS_BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
     body_limit_bytes: usize,
-    /// Failed sign-ins allowed per account in 15 minutes.
+    /// Sign-in attempts per account and client address before each further one waits
+    /// twice as long as the last (up to 15 minutes).
     #[arg(long, env = "POS_SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
     sign_in_failures_per_account: u32,
-    /// Failed sign-ins allowed per client address in 15 minutes.
+    /// Sign-in attempts per client address, over all accounts, before delays start.
     #[arg(long, env = "POS_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 50)]
     sign_in_failures_per_address: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names
+    /// the client the sign-in limiter counts.
+    #[arg(long, env = "POS_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = pos_server::settings::parse_trusted_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Args)]
@@ -172,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
             settings.body_limit = args.body_limit_bytes;
             settings.sign_in_failures_per_account = args.sign_in_failures_per_account;
             settings.sign_in_failures_per_address = args.sign_in_failures_per_address;
+            settings.trusted_proxies = args.trusted_proxies;
             let listener = tokio::net::TcpListener::bind(&args.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;

@@ -1,9 +1,11 @@
-//! Layers every request passes through: the body limit, the server timestamp and the
-//! database-backed idempotency of POST, PUT and PATCH.
+//! Layers every request passes through: the server timestamp, NUL bytes refused in the URL,
+//! the bearer token checked before any body is read, the body limit, and the
+//! database-backed idempotency of POST, PUT and PATCH (per caller).
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +13,7 @@ use http_body_util::BodyExt;
 use pos_protocol::error::ErrorCode;
 use sha2::{Digest, Sha256};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, AuthUser};
 use crate::error::ApiError;
 use crate::store::NewKey;
 use crate::AppState;
@@ -29,13 +31,9 @@ fn too_large() -> Response {
 /// on bytes that are known to fit.
 pub async fn body_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.settings.body_limit_for(request.uri().path());
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = declared_length(&request);
     let (parts, body) = request.into_parts();
-    if declared.is_some_and(|len| len > DRAIN_LIMIT) {
+    if declared.is_some_and(|len| len > limit.max(DRAIN_LIMIT)) {
         return too_large();
     }
     match read_within(body, limit).await {
@@ -72,6 +70,106 @@ async fn read_within(mut body: Body, limit: usize) -> Option<Vec<u8>> {
         }
     }
     (seen <= limit).then_some(kept)
+}
+
+/// Routes anyone may call; every other route under `/api/v1/` needs a token. A route added
+/// later is therefore closed until it is listed here.
+const OPEN_ROUTES: [&str; 3] = [
+    "/api/v1/sign-in",
+    "/api/v1/sync/health",
+    "/api/v1/openapi.json",
+];
+
+/// Whether the route a request was routed to needs a bearer token.
+pub fn needs_token(route: &str) -> bool {
+    route.starts_with("/api/v1/") && !OPEN_ROUTES.contains(&route)
+}
+
+/// Resolves the bearer token before anything reads the body, so an outsider's upload is
+/// answered 401 from its headers alone instead of being held in memory first. The caller is
+/// left in the request's extensions for the idempotency layer and the handler.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    if !route.is_some_and(|route| needs_token(route.as_str())) {
+        return next.run(request).await;
+    }
+    match authenticate(&state, request.headers()).await {
+        Ok(user) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        Err(refused) => {
+            // A body within the ordinary limit is read and dropped, so a client still
+            // writing it sees the 401 rather than a reset connection; a larger or unsized
+            // one (a rescue file, an outsider's upload) is not read at all.
+            let limit = state.settings.body_limit;
+            if declared_length(&request).is_some_and(|len| len <= limit) {
+                discard(request.into_body(), limit).await;
+            }
+            refused.into_response()
+        }
+    }
+}
+
+fn declared_length(request: &Request) -> Option<usize> {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Reads a body to its end without keeping it, giving up past `most` bytes.
+async fn discard(mut body: Body, most: usize) {
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |data| data.len());
+        if seen > most {
+            return;
+        }
+    }
+}
+
+/// A NUL character in a path or query parameter is a 422 naming the parameter: PostgreSQL
+/// cannot hold one in text (SQLite could, so the databases would disagree), and it is never
+/// part of a real name, code or search. A URL can carry NUL only as `%00`.
+pub async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let in_query = uri.query().is_some_and(|q| q.contains("%00"));
+    if !in_query && !uri.path().contains("%00") {
+        return next.run(request).await;
+    }
+    let (mut parts, _) = request.into_parts();
+    let field = match parts.uri.query().and_then(nul_in_query) {
+        Some(field) => field,
+        None => nul_in_path(&mut parts).await,
+    };
+    ApiError::invalid_field(field, "may not contain NUL characters").into_response()
+}
+
+/// The query parameter whose name or value holds a NUL.
+fn nul_in_query(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', ""))
+}
+
+/// The path parameter holding a NUL, else `path`.
+async fn nul_in_path(parts: &mut Parts) -> String {
+    RawPathParams::from_request_parts(parts, &())
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(_, value)| value.contains('\0'))
+                .map(|(name, _)| name.to_string())
+        })
+        .unwrap_or_else(|| "path".to_string())
 }
 
 fn is_json(response: &Response) -> bool {
@@ -208,14 +306,30 @@ async fn claim(state: &AppState, key: &NewKey<'_>) -> Result<Claim, ApiError> {
     ))
 }
 
-/// POST, PUT and PATCH with `X-Idempotency-Key` run at most once per business and key; the
-/// stored status and body answer every repeat. The keys live in the database, so several
-/// server processes honour each other's.
+/// Routes that hand out or end tokens: a key sent with them is ignored, so a stored answer
+/// (a token) can never be replayed to anyone.
+const TOKEN_ROUTES: [&str; 3] = [
+    "/api/v1/sign-in",
+    "/api/v1/refresh-token",
+    "/api/v1/sign-out",
+];
+
+/// How a key is stored: scoped by the caller, so one user's key never reaches another's
+/// answer, even within a business. Client keys hold no `:`, so scoped keys cannot collide
+/// with each other or with the keys of batch operations.
+pub fn caller_key(user_id: i64, key: &str) -> String {
+    format!("{user_id}:{key}")
+}
+
+/// POST, PUT and PATCH with `X-Idempotency-Key` run at most once per caller and key; the
+/// stored status and body answer every repeat by the same user. The keys live in the
+/// database, so several server processes honour each other's.
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH
-    ) {
+    ) || TOKEN_ROUTES.contains(&request.uri().path())
+    {
         return next.run(request).await;
     }
     let Some(raw_key) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
@@ -231,13 +345,14 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             .into_response()
         }
     };
-    // Keys are scoped by business, so the caller must be known; without a valid token the
-    // handler answers 401 itself.
-    let Ok(user) = authenticate(&state, request.headers()).await else {
+    // The token layer resolved the caller of every route that needs one; the open routes
+    // have no caller to scope a key by, and take none.
+    let Some(user) = request.extensions().get::<AuthUser>().cloned() else {
         return next.run(request).await;
     };
+    let key = caller_key(user.user_id, &key);
     let limit = state.settings.body_limit_for(request.uri().path());
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, limit).await else {
         return too_large();
     };
@@ -263,10 +378,16 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         Err(err) => return err.into_response(),
     }
     let business_id = user.business_id;
-    parts.extensions.insert(user);
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // In a task of its own, so a handler that panics answers 500 here and the key is let go
+    // below, instead of staying "in progress" until the lock times out.
+    let running = tokio::spawn(next.run(Request::from_parts(parts, Body::from(bytes))));
+    let response = match running.await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(%err, key, "a request holding an idempotency key failed");
+            ApiError::internal("the request failed").into_response()
+        }
+    };
     let (response_parts, body) = response.into_parts();
     let Ok(body) = to_bytes(body, usize::MAX).await else {
         let _ = state.store.delete_key(business_id, &key).await;

@@ -1,7 +1,10 @@
 //! What an operator can tune. `main.rs` fills it from flags and environment; tests build it
 //! directly (for example with higher sign-in limits).
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Where the server keeps its data when `DATABASE_URL` is not set: a SQLite file in the
 /// working folder, created on first start.
@@ -25,10 +28,17 @@ pub struct Settings {
     pub body_limit: usize,
     /// Largest rescue file `POST /api/v1/sync/rescue` accepts, in bytes.
     pub rescue_body_limit: usize,
-    /// Failed sign-ins allowed per account, and per client address, within `sign_in_window`.
+    /// Sign-in attempts answered at once for one account from one client address, and for
+    /// one client address over all accounts; past them each further attempt waits twice as
+    /// long as the one before (one second first), up to `sign_in_window`.
     pub sign_in_failures_per_account: u32,
     pub sign_in_failures_per_address: u32,
+    /// The longest wait between sign-in attempts.
     pub sign_in_window: Duration,
+    /// How long the sign-in limiter remembers an account or address after its last attempt.
+    pub sign_in_memory: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; any other peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
     /// Origins allowed to call the API from a browser; empty means none.
     pub cors_origins: Vec<String>,
     /// Oldest terminal version the sync API accepts.
@@ -52,6 +62,8 @@ impl Settings {
             sign_in_failures_per_account: 10,
             sign_in_failures_per_address: 50,
             sign_in_window: Duration::from_secs(15 * 60),
+            sign_in_memory: Duration::from_secs(24 * 60 * 60),
+            trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             min_client_version: "0.1.0".to_string(),
             cleanup_days: 30,
@@ -66,5 +78,26 @@ impl Settings {
         } else {
             self.body_limit
         }
+    }
+}
+
+/// One entry of `POS_TRUSTED_PROXIES`: an address (`10.0.0.2`) or a network (`10.0.0.0/8`).
+pub fn parse_trusted_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a network like 10.0.0.0/8"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let one = super::parse_trusted_proxy(" 10.0.0.2 ").unwrap();
+        assert!(one.contains(&"10.0.0.2".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!one.contains(&"10.0.0.3".parse::<std::net::IpAddr>().unwrap()));
+        let net = super::parse_trusted_proxy("fd00::/8").unwrap();
+        assert!(net.contains(&"fd12::1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(super::parse_trusted_proxy("proxy.local").is_err());
     }
 }

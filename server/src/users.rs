@@ -9,6 +9,8 @@
 //! - deactivating or deleting a user, or resetting their password, revokes their tokens;
 //!   changing one's own password keeps only the token it was changed with, so every other
 //!   session (a lost till, a stolen token) must sign in again with the new password.
+//! - changing one's own email or password, through `/profile` or `/users/{own id}`, needs
+//!   the current password.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -178,6 +180,8 @@ pub struct UserInput {
     pub pin: Option<String>,
     /// On update: the version the change is based on (or `X-Entity-Version`).
     pub version: Option<i64>,
+    /// Needed to change one's own email or password.
+    pub current_password: Option<String>,
 }
 
 /// The caller's own account: a new email or password needs the current password.
@@ -491,6 +495,10 @@ async fn update(
     let input: UserInput = from_value(JsonValue::Object(body))?;
     let checked = check_fields(input.name, input.email, input.password, false)?;
     let pin = check_pin(input.pin)?;
+    let own_email_changes = checked.email.as_deref().is_some_and(|e| e != user.email);
+    if id == user.user_id && (own_email_changes || checked.password.is_some()) {
+        confirm_current_password(state, user, input.current_password).await?;
+    }
     let password_hash = hash(checked.password).await?;
     let now = pos_protocol::time::now();
     let mut tx = SyncTx::new(state.store.begin_write().await?);
@@ -706,6 +714,34 @@ pub async fn profile(
     Ok(Json(DataResponse::new("Profile", me)))
 }
 
+/// 422 unless `current_password` is the caller's password: changing one's own email or
+/// password, by any route, needs it, so a token left signed in on a till is not enough to
+/// take the account over.
+async fn confirm_current_password(
+    state: &AppState,
+    user: &AuthUser,
+    current_password: Option<String>,
+) -> ApiResult<()> {
+    let current_password = current_password.unwrap_or_default();
+    let stored = state
+        .store
+        .user_by_email(&user.email)
+        .await?
+        .map(|u| u.password_hash)
+        .unwrap_or_default();
+    let matches = crate::auth::argon2_work(move || password_matches(&current_password, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            "current_password",
+            "must be your current password to change the email or password",
+        ))
+    }
+}
+
 async fn update_profile(
     state: &AppState,
     user: &AuthUser,
@@ -716,23 +752,7 @@ async fn update_profile(
     let checked = check_fields(input.name, input.email, input.password, false)?;
     let email_changes = checked.email.as_deref().is_some_and(|e| e != user.email);
     if email_changes || checked.password.is_some() {
-        let current_password = input.current_password.unwrap_or_default();
-        let stored = state
-            .store
-            .user_by_email(&user.email)
-            .await?
-            .map(|u| u.password_hash)
-            .unwrap_or_default();
-        let matches =
-            crate::auth::argon2_work(move || password_matches(&current_password, &stored))
-                .await
-                .map_err(ApiError::internal)?;
-        if !matches {
-            return Err(ApiError::invalid_field(
-                "current_password",
-                "must be your current password to change the email or password",
-            ));
-        }
+        confirm_current_password(state, user, input.current_password).await?;
     }
     let password_hash = hash(checked.password).await?;
     let now = pos_protocol::time::now();

@@ -68,11 +68,14 @@ async fn a_key_still_running_is_409(backend: Backend) {
         "/api/v1/brands",
         body.as_bytes(),
     );
+    let manager_id = server
+        .scalar("SELECT id FROM users WHERE email = 'manager@demo.test'")
+        .await;
     let claimed = server
         .store
         .insert_key(&pos_server::store::NewKey {
             business_id: server.seed.demo_business_id,
-            key: "busy-key",
+            key: &pos_server::middleware::caller_key(manager_id, "busy-key"),
             method: "POST",
             path: "/api/v1/brands",
             request_hash: &hash,
@@ -110,7 +113,7 @@ async fn failed_sign_ins_are_throttled(backend: Backend) {
         assert_eq!(attempt("guess").await.unwrap().status(), 401);
     }
     let (status, body) = json(attempt("demo-pass-1").await.unwrap()).await;
-    assert_eq!(status, 429, "locked even with the right password");
+    assert_eq!(status, 429, "the right password waits its turn too");
     assert_eq!(body["error"], "rate_limited");
     // Another account from the same address is still allowed.
     server.sign_in("manager@demo.test").await;

@@ -217,7 +217,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<UserRecord>>;
     async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
     /// Issues `new_hash` and lets `old_hash` live on until `old_valid_until` at most, in one
-    /// transaction.
+    /// transaction; `false`, issuing nothing, when `old_hash` was already replaced (a token
+    /// is refreshed once).
     async fn rotate_token(
         &self,
         user_id: i64,
@@ -226,7 +227,7 @@ pub trait Store: Send + Sync {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     // Catalog rows, always scoped by business.
     /// Live rows, by id, and how many live rows there are.

@@ -335,17 +335,21 @@ impl Store for PgStore {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE api_tokens SET replaced_at = COALESCE(replaced_at, $2), expires_at = LEAST(expires_at, $3) \
-             WHERE token_hash = $1",
+        let replaced = sqlx::query(
+            "UPDATE api_tokens SET replaced_at = $2, expires_at = LEAST(expires_at, $3) \
+             WHERE token_hash = $1 AND replaced_at IS NULL",
         )
         .bind(old_hash)
         .bind(now)
         .bind(old_valid_until)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if replaced == 0 {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -356,7 +360,7 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn list_records(

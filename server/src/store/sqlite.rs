@@ -423,17 +423,21 @@ impl Store for SqliteStore {
         new_hash: &str,
         now: DateTime<Utc>,
         new_expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "UPDATE api_tokens SET replaced_at = COALESCE(replaced_at, ?2), expires_at = MIN(expires_at, ?3) \
-             WHERE token_hash = ?1",
+        let replaced = sqlx::query(
+            "UPDATE api_tokens SET replaced_at = ?2, expires_at = MIN(expires_at, ?3) \
+             WHERE token_hash = ?1 AND replaced_at IS NULL",
         )
         .bind(old_hash)
         .bind(text_time(now))
         .bind(text_time(old_valid_until))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if replaced == 0 {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         )
@@ -444,7 +448,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn list_records(
