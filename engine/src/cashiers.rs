@@ -293,20 +293,8 @@ pub fn authorise(
     ))
 }
 
-/// The discount of a sale as a percentage of its gross amount, when it is above the business's
-/// limit for cashiers.
-pub fn discount_over_limit(
-    limit_percent: Option<Decimal>,
-    discount: Decimal,
-    gross: Decimal,
-) -> Option<Decimal> {
-    let limit = limit_percent?;
-    if gross <= Decimal::ZERO || discount <= Decimal::ZERO {
-        return None;
-    }
-    let percent = discount * Decimal::ONE_HUNDRED / gross;
-    (percent > limit).then_some(limit)
-}
+/// The server holds synced sales to the same rule.
+pub use pos_protocol::totals::discount_over_limit;
 
 #[cfg(test)]
 mod tests {

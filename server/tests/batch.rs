@@ -892,6 +892,8 @@ fn sale_return(key: &str, reference: &str, sale_id: i64, quantity: u32) -> Value
 async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
+    // Returns need a manager: one works the till here.
+    let manager = server.sign_in("manager@demo.test").await;
     let (status, body) = send(
         &server,
         &cashier,
@@ -911,7 +913,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
 
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-1",
         json!([sale_return("ret-a", "return-a", sale_id, 3)]),
     )
@@ -923,7 +925,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
     // A second terminal returned 2 more offline: together more than was sold.
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-2",
         json!([sale_return("ret-b", "return-b", sale_id, 2)]),
     )
@@ -944,7 +946,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
 
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-1",
         json!([sale_return("ret-a-again", "return-a", sale_id, 3)]),
     )
@@ -953,13 +955,12 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
     assert_eq!(body["results"][0]["status"], "skipped");
     let mut bad = sale_return("ret-c", "return-c", sale_id, 1);
     bad["data"]["lines"][0]["line_no"] = json!(9);
-    let (status, body) = send(&server, &cashier, "till-1", json!([bad])).await;
+    let (status, body) = send(&server, &manager, "till-1", json!([bad])).await;
     assert_eq!(status, 207);
     assert_eq!(body["results"][0]["error_code"], "VALIDATION_FAILED");
     assert_eq!(stock_of(&server, 1).await, "19");
 
     // A manager looks at the over-return and accepts it: its stock goes back now.
-    let manager = server.sign_in("manager@demo.test").await;
     let (status, _) = json(
         server
             .request(Method::GET, "/api/v1/sync/conflicts", &cashier)
