@@ -25,7 +25,8 @@ fn number() -> impl Strategy<Value = Value> {
         literal("0"),
         literal("-1"),
         literal("0.0005"),
-        "[0-9]{1,32}(\\.[0-9]{1,12})?".prop_map(|t| Value::Number(Number::from_str(&t).unwrap())),
+        "[1-9][0-9]{0,31}(\\.[0-9]{1,12})?"
+            .prop_map(|t| Value::Number(Number::from_str(&t).unwrap())),
         "-?[0-9]{1,4}(\\.[0-9]{1,4})?".prop_map(Value::String),
         any::<i64>().prop_map(|n| json!(n)),
         Just(Value::Null),
