@@ -4,7 +4,7 @@
 //! Every change is tried on a copy and priced before it replaces the cart, so a change the
 //! pricing refuses (a discount larger than the line, a zero quantity) leaves the cart as it was.
 
-use pos_protocol::money::{fits_scale, round_to_minor, QUANTITY_SCALE};
+use pos_protocol::money::{round_to_minor, Bound};
 use pos_protocol::totals::{compute_totals, CartDiscount, LineInput, PricingRules, Totals};
 use pos_protocol::Decimal;
 use serde::{Deserialize, Serialize};
@@ -34,18 +34,16 @@ pub struct CartLine {
     pub vat_rate: Decimal,
 }
 
-/// A quantity the till accepts: positive, at most 3 decimals.
+/// A quantity the till accepts: positive, within the bound the server holds every quantity to.
 pub fn check_quantity(quantity: Decimal) -> Result<Decimal> {
     if quantity <= Decimal::ZERO {
         return Err(EngineError::invalid(format!(
             "quantity: must be greater than zero (got {quantity})"
         )));
     }
-    if !fits_scale(quantity, QUANTITY_SCALE) {
-        return Err(EngineError::invalid(format!(
-            "quantity: at most {QUANTITY_SCALE} decimal places (got {quantity})"
-        )));
-    }
+    Bound::Quantity
+        .check(quantity)
+        .map_err(|problem| EngineError::invalid(format!("quantity: {problem} (got {quantity})")))?;
     Ok(quantity.normalize())
 }
 

@@ -20,7 +20,6 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Salt
 use argon2::{Argon2, PasswordVerifier};
 use pos_protocol::auth::Role;
 use pos_protocol::entities::Cashier;
-use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, ErrorCode, Result};
@@ -293,20 +292,8 @@ pub fn authorise(
     ))
 }
 
-/// The discount of a sale as a percentage of its gross amount, when it is above the business's
-/// limit for cashiers.
-pub fn discount_over_limit(
-    limit_percent: Option<Decimal>,
-    discount: Decimal,
-    gross: Decimal,
-) -> Option<Decimal> {
-    let limit = limit_percent?;
-    if gross <= Decimal::ZERO || discount <= Decimal::ZERO {
-        return None;
-    }
-    let percent = discount * Decimal::ONE_HUNDRED / gross;
-    (percent > limit).then_some(limit)
-}
+/// The server holds synced sales to the same rule.
+pub use pos_protocol::totals::discount_over_limit;
 
 #[cfg(test)]
 mod tests {
@@ -338,7 +325,7 @@ mod tests {
 
     #[test]
     fn the_discount_limit_is_a_percentage_of_the_gross() {
-        let d = |t: &str| t.parse::<Decimal>().unwrap();
+        let d = |t: &str| t.parse::<pos_protocol::Decimal>().unwrap();
         assert_eq!(discount_over_limit(None, d("50"), d("100")), None);
         assert_eq!(discount_over_limit(Some(d("10")), d("10"), d("100")), None);
         assert_eq!(

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pos_protocol::money::fits_scale;
+use pos_protocol::money::{Bound, MAX_QUANTITY};
 use pos_protocol::store_ops::{refund_share, RefundMethod, SaleReturnCreate, SaleReturnLine};
 use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -201,9 +201,9 @@ pub fn return_sale(
     // Quantities asked per sale line, in thousandths.
     let mut asked: BTreeMap<u32, i64> = BTreeMap::new();
     for input in inputs {
-        if input.quantity <= Decimal::ZERO || !fits_scale(input.quantity, 3) {
+        if input.quantity <= Decimal::ZERO || Bound::Quantity.check(input.quantity).is_err() {
             return Err(EngineError::invalid(format!(
-                "quantity: {} must be greater than zero with at most 3 decimals",
+                "quantity: {} must be greater than zero, at most {MAX_QUANTITY}, with at most 3 decimals",
                 input.quantity
             )));
         }

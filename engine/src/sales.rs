@@ -2,7 +2,7 @@
 //! reading sales back for the history and the receipt.
 
 use pos_protocol::entities::Settings;
-use pos_protocol::money::fits_scale;
+use pos_protocol::money::{fits_scale, Bound};
 use pos_protocol::sync::{offline_invoice_no, SaleCreate, SaleLineData, Warning};
 use pos_protocol::totals::settle;
 use pos_protocol::Decimal;
@@ -97,6 +97,15 @@ pub fn complete(
     let settings = require_settings(tx)?;
     let rules = settings.pricing_rules();
     let totals = cart.price(rules)?;
+    // The server refuses a sale beyond the amount bound; it must never be queued.
+    for (field, amount) in [
+        ("total", totals.total_amount),
+        ("subtotal", totals.subtotal),
+    ] {
+        Bound::Amount
+            .check(amount)
+            .map_err(|problem| EngineError::invalid(format!("{field}: {problem}")))?;
+    }
     let authorised_by = match cashiers::discount_over_limit(
         settings.max_cashier_discount_percent,
         totals.discount_amount(),
@@ -120,6 +129,9 @@ pub fn complete(
     if tendered < Decimal::ZERO {
         return Err(EngineError::invalid("tendered: must not be negative"));
     }
+    Bound::Amount
+        .check(tendered)
+        .map_err(|problem| EngineError::invalid(format!("tendered: {problem}")))?;
     if !fits_scale(tendered, rules.minor_units) {
         return Err(EngineError::invalid(format!(
             "tendered: at most {} decimal places",

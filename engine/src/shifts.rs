@@ -3,7 +3,7 @@
 //! transaction; a closed shift never changes (the schema's triggers refuse it too).
 
 use chrono::{DateTime, Utc};
-use pos_protocol::money::fits_scale;
+use pos_protocol::money::{fits_scale, Bound};
 use pos_protocol::store_ops::{CashMovementCreate, CashMovementKind, DenominationCount, ShiftData};
 use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -102,6 +102,9 @@ fn check_amount(field: &str, amount: Decimal, minor_units: u32, zero_allowed: bo
             "{field}: at most {minor_units} decimal places"
         )));
     }
+    Bound::Amount
+        .check(amount)
+        .map_err(|problem| EngineError::invalid(format!("{field}: {problem}")))?;
     Ok(())
 }
 

@@ -16,6 +16,42 @@ pub const QUANTITY_SCALE: u32 = 3;
 /// The largest number of minor units a currency may have.
 pub const MAX_MINOR_UNITS: u32 = 3;
 
+/// Largest magnitude of an amount a client may send (a price, a total, a refund, a float).
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+/// Largest magnitude of a quantity a client may send.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// The bounds every number from a client is held to, on every route and operation, before any
+/// arithmetic: with them, a line's price times its quantity (at most 10^21) and the sum of any
+/// request's lines stay far inside what a `Decimal` holds (about 7.9 × 10^28), so nothing a
+/// client sends can overflow. The till checks its own input against the same bounds, so it
+/// never queues what the server would refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// |x| ≤ [`MAX_AMOUNT`], any number of decimals (shares of VAT keep full precision).
+    Amount,
+    /// |x| ≤ [`MAX_QUANTITY`], at most [`QUANTITY_SCALE`] decimals.
+    Quantity,
+}
+
+impl Bound {
+    /// `value` when it is within this bound; otherwise the problem, worded to follow a field
+    /// name.
+    pub fn check(self, value: Decimal) -> Result<Decimal, String> {
+        let max = match self {
+            Bound::Amount => MAX_AMOUNT,
+            Bound::Quantity => MAX_QUANTITY,
+        };
+        if value.abs() > Decimal::from(max) {
+            return Err(format!("must be between -{max} and {max}"));
+        }
+        if self == Bound::Quantity && !fits_scale(value, QUANTITY_SCALE) {
+            return Err(format!("must have at most {QUANTITY_SCALE} decimal places"));
+        }
+        Ok(value)
+    }
+}
+
 /// Parses the text of a JSON number or of a numeric string exactly.
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     let text = text.trim();
@@ -97,6 +133,49 @@ pub mod exact_opt {
     }
 }
 
+/// Declares a serde adapter pair (`Decimal` and `Option<Decimal>`) that reads exactly like
+/// [`exact`] and refuses a value outside `bound`; serde names the field in the error.
+macro_rules! bounded_adapters {
+    ($module:ident, $optional:ident, $bound:expr, $what:literal) => {
+        #[doc = concat!("Serde adapter for ", $what, " from clients: [`exact`], held to [`Bound`].")]
+        pub mod $module {
+            use super::*;
+
+            pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+                super::exact::serialize(value, serializer)
+            }
+
+            pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+                let value = super::exact::deserialize(deserializer)?;
+                $bound.check(value).map_err(D::Error::custom)
+            }
+        }
+
+        #[doc = concat!("[`", stringify!($module), "`] for optional fields; pair with `#[serde(default)]`.")]
+        pub mod $optional {
+            use super::*;
+
+            pub fn serialize<S: Serializer>(
+                value: &Option<Decimal>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                super::exact_opt::serialize(value, serializer)
+            }
+
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<Decimal>, D::Error> {
+                super::exact_opt::deserialize(deserializer)?
+                    .map(|value| $bound.check(value).map_err(D::Error::custom))
+                    .transpose()
+            }
+        }
+    };
+}
+
+bounded_adapters!(amount, amount_opt, Bound::Amount, "amounts");
+bounded_adapters!(quantity, quantity_opt, Bound::Quantity, "quantities");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +231,33 @@ mod tests {
         let Tagged::Amount { value } =
             serde_json::from_str(r#"{"type": "Amount", "value": 1.005}"#).unwrap();
         assert_eq!(value, Decimal::new(1005, 3));
+    }
+
+    #[test]
+    fn client_numbers_are_bounded_and_the_field_is_named() {
+        #[derive(Deserialize, Debug)]
+        struct Line {
+            #[serde(with = "quantity")]
+            quantity: Decimal,
+            #[serde(with = "amount_opt", default)]
+            price: Option<Decimal>,
+        }
+        let read = |text: &str| {
+            serde_path_to_error::deserialize::<_, Line>(&mut serde_json::Deserializer::from_str(
+                text,
+            ))
+        };
+        let line = read(r#"{"quantity": 1000000000, "price": -1000000000000}"#).unwrap();
+        assert_eq!(line.quantity, Decimal::from(MAX_QUANTITY));
+        assert_eq!(line.price, Some(-Decimal::from(MAX_AMOUNT)));
+        let err = read(r#"{"quantity": 79228162514264337593543950335}"#).unwrap_err();
+        assert_eq!(err.path().to_string(), "quantity");
+        assert!(err.to_string().contains("between"), "{err}");
+        let err = read(r#"{"quantity": 1.0005}"#).unwrap_err();
+        assert!(err.to_string().contains("3 decimal places"), "{err}");
+        let err = read(r#"{"quantity": 1, "price": 1e13}"#).unwrap_err();
+        assert_eq!(err.path().to_string(), "price");
+        assert!(read(r#"{"quantity": 1.500, "price": null}"#).is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! travel inside [`crate::sync::Operation::data`]; the terminal writes them and the server reads
 //! them with these same types. [`refund_share`] is the one rule that prices a returned quantity.
 
-use crate::money::{exact, exact_opt, round_to_minor};
+use crate::money::{amount, amount_opt, quantity, round_to_minor};
 use crate::sync::local_id_opt;
 use crate::time::rfc3339_opt;
 use chrono::{DateTime, Utc};
@@ -21,7 +21,7 @@ pub const SALE_RETURN_ENTITY: &str = "sale_return";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DenominationCount {
     /// Face value of the note or coin.
-    #[serde(with = "exact")]
+    #[serde(with = "amount")]
     #[schema(value_type = f64)]
     pub value: Decimal,
     pub count: u32,
@@ -54,16 +54,16 @@ pub struct ShiftData {
     pub opened_at: Option<DateTime<Utc>>,
     #[serde(with = "rfc3339_opt", default)]
     pub closed_at: Option<DateTime<Utc>>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub opening_float: Option<Decimal>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub counted_cash: Option<Decimal>,
     /// Present when the cash was counted note by note.
     #[serde(default)]
     pub counted_denominations: Option<Vec<DenominationCount>>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub expected_cash: Option<Decimal>,
     #[serde(default)]
@@ -105,7 +105,7 @@ pub struct CashMovementCreate {
     pub shift_id: Option<i64>,
     pub kind: CashMovementKind,
     /// Always positive; `kind` says which way the cash went.
-    #[serde(with = "exact")]
+    #[serde(with = "amount")]
     #[schema(value_type = f64)]
     pub amount: Decimal,
     #[serde(default)]
@@ -146,7 +146,7 @@ impl RefundMethod {
 pub struct SaleReturnLine {
     /// The sale line's `line_no`.
     pub line_no: u32,
-    #[serde(with = "exact")]
+    #[serde(with = "quantity")]
     #[schema(value_type = f64)]
     pub quantity: Decimal,
 }
@@ -172,7 +172,7 @@ pub struct SaleReturnCreate {
     #[serde(default)]
     pub payment_type_id: Option<i64>,
     /// What the customer got back: the sum of [`refund_share`] over the lines.
-    #[serde(with = "exact")]
+    #[serde(with = "amount")]
     #[schema(value_type = f64)]
     pub refund_amount: Decimal,
     #[serde(default)]
@@ -202,7 +202,14 @@ pub fn refund_share(
     if returned_before + quantity >= sold {
         return line_amount - refunded_before;
     }
-    round_to_minor(line_amount * quantity / sold, minor_units)
+    // Quantity first keeps the exact digits; a product too large for a decimal (a line of
+    // the largest amount times the largest quantity) is shared the other way round instead,
+    // which cannot overflow since `quantity < sold`.
+    let share = line_amount
+        .checked_mul(quantity)
+        .map(|product| product / sold)
+        .unwrap_or_else(|| line_amount * (quantity / sold));
+    round_to_minor(share, minor_units)
 }
 
 /// Format name and version of a rescue file.

@@ -7,7 +7,7 @@
 use crate::entities::{
     Brand, Cashier, Category, Party, PaymentType, Product, Settings, Stock, Unit, Vat, Warehouse,
 };
-use crate::money::{exact, exact_opt};
+use crate::money::{amount, amount_opt, exact, quantity};
 use crate::time::{rfc3339, rfc3339_opt};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -358,23 +358,23 @@ pub struct SaleLineData {
     pub line_no: u32,
     pub stock_id: i64,
     /// Quantity sold (up to 3 decimals).
-    #[serde(with = "exact")]
+    #[serde(with = "quantity")]
     #[schema(value_type = f64)]
     pub quantities: Decimal,
     /// Unit price charged.
-    #[serde(with = "exact")]
+    #[serde(with = "amount")]
     #[schema(value_type = f64)]
     pub price: Decimal,
     /// Amount taken off this line.
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub discount: Option<Decimal>,
     #[serde(default)]
     pub vat_id: Option<i64>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub vat_amount: Option<Decimal>,
-    #[serde(rename = "lossProfit", with = "exact_opt", default)]
+    #[serde(rename = "lossProfit", with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub loss_profit: Option<Decimal>,
 }
@@ -395,28 +395,28 @@ pub struct SaleCreate {
     pub party_local_id: Option<String>,
     #[serde(default)]
     pub new_party: Option<NewParty>,
-    #[serde(rename = "totalAmount", with = "exact")]
+    #[serde(rename = "totalAmount", with = "amount")]
     #[schema(value_type = f64)]
     pub total_amount: Decimal,
-    #[serde(rename = "paidAmount", with = "exact_opt", default)]
+    #[serde(rename = "paidAmount", with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub paid_amount: Option<Decimal>,
-    #[serde(rename = "dueAmount", with = "exact_opt", default)]
+    #[serde(rename = "dueAmount", with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub due_amount: Option<Decimal>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub change_amount: Option<Decimal>,
     #[serde(rename = "isPaid", default)]
     pub is_paid: Option<bool>,
     /// The cart discount (line discounts travel on the lines).
-    #[serde(rename = "discountAmount", with = "exact_opt", default)]
+    #[serde(rename = "discountAmount", with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub discount_amount: Option<Decimal>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub vat_amount: Option<Decimal>,
-    #[serde(with = "exact_opt", default)]
+    #[serde(with = "amount_opt", default)]
     #[schema(value_type = Option<f64>)]
     pub vat_percent: Option<Decimal>,
     #[serde(default)]
@@ -471,7 +471,7 @@ pub struct DueCollectionCreate {
     pub sale_id: Option<i64>,
     #[serde(deserialize_with = "local_id_opt", default)]
     pub sale_local_id: Option<String>,
-    #[serde(with = "exact")]
+    #[serde(with = "amount")]
     #[schema(value_type = f64)]
     pub amount: Decimal,
     #[serde(default)]

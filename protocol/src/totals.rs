@@ -248,6 +248,26 @@ pub fn within_rounding(a: Decimal, b: Decimal, minor_units: u32, line_count: usi
     (a - b).abs() <= tolerance
 }
 
+/// The business's limit (a percentage of the gross amount) when a sale's discount is above it:
+/// the discount a cashier may not give alone. The till asks a manager for it; the server flags
+/// a synced sale that has none. No arithmetic here can overflow: a result too large to compute
+/// is over any limit.
+pub fn discount_over_limit(
+    limit_percent: Option<Decimal>,
+    discount: Decimal,
+    gross: Decimal,
+) -> Option<Decimal> {
+    let limit = limit_percent?;
+    if gross <= Decimal::ZERO || discount <= Decimal::ZERO {
+        return None;
+    }
+    let over = discount
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|d| d.checked_div(gross))
+        .is_none_or(|percent| percent > limit);
+    over.then_some(limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

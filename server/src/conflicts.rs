@@ -142,9 +142,12 @@ pub async fn resolve(
             "This conflict is already resolved",
         ));
     }
-    if let (ConflictResolution::Accept, "sale_return", Some(return_id)) = (
+    // Only an over-return waits for its stock; other entries (authorisation, review) are
+    // about operations that applied in full.
+    if let (ConflictResolution::Accept, "sale_return", "RETURN_EXCEEDS_SALE", Some(return_id)) = (
         request.resolution,
         current.entity.as_str(),
+        current.reason.as_str(),
         current.entity_id,
     ) {
         apply_return(&mut tx, user.business_id, return_id).await?;

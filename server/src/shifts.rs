@@ -181,6 +181,15 @@ const SHIFT_READ: [Column; 13] = [
     Column::Int,
 ];
 
+/// Adds a stored figure to a report's sum: rows written before every amount was bounded can
+/// hold anything, and a sum beyond a decimal is an error, never a panic.
+fn plus(sum: &mut Decimal, value: Decimal) -> StoreResult<()> {
+    *sum = sum
+        .checked_add(value)
+        .ok_or_else(|| StoreError::Corrupt("amounts that add up beyond a decimal".into()))?;
+    Ok(())
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("a {what} row"))
 }
@@ -446,10 +455,10 @@ async fn refunds_vat(tx: &mut dyn TxExec, business_id: i64, shift_id: i64) -> St
             <[Decimal; 3]>::try_from(decimals(row, 2)?).map_err(|_| corrupt("refunds vat"))?;
         let (returned, refunded) = before.entry(line).or_default();
         let vat = refund_share(line_vat, sold, *returned, *refunded, quantity, minor_units);
-        *returned += quantity;
-        *refunded += vat;
+        plus(returned, quantity)?;
+        plus(refunded, vat)?;
         if return_shift == shift_id {
-            total += vat;
+            plus(&mut total, vat)?;
         }
     }
     Ok(total)
@@ -542,7 +551,7 @@ pub async fn shift_report(
         )
         .await?
     {
-        discounts += decimals(&row, 0)?[0];
+        plus(&mut discounts, decimals(&row, 0)?[0])?;
     }
     for row in &sales {
         let type_id = opt_int(&row[0]);
@@ -550,16 +559,16 @@ pub async fn shift_report(
             <[Decimal; 5]>::try_from(decimals(row, 1)?).map_err(|_| corrupt("shift report"))?;
         let (name, cash) = kind_of(type_id, "");
         sales_count += 1;
-        sales_total += total;
-        discounts += cart_discount;
-        vat += sale_vat;
-        due += sale_due;
+        plus(&mut sales_total, total)?;
+        plus(&mut discounts, cart_discount)?;
+        plus(&mut vat, sale_vat)?;
+        plus(&mut due, sale_due)?;
         if cash {
-            cash_sales += paid;
+            plus(&mut cash_sales, paid)?;
         }
         let entry = by_type(&mut by_payment_type, type_id, &name, cash);
         entry.sales_count += 1;
-        entry.sales += paid;
+        plus(&mut entry.sales, paid)?;
     }
 
     let mut cash_due_collections = zero;
@@ -576,9 +585,12 @@ pub async fn shift_report(
         let amount = decimals(&row, 1)?[0];
         let (name, cash) = kind_of(type_id, "");
         if cash {
-            cash_due_collections += amount;
+            plus(&mut cash_due_collections, amount)?;
         }
-        by_type(&mut by_payment_type, type_id, &name, cash).due_collections += amount;
+        plus(
+            &mut by_type(&mut by_payment_type, type_id, &name, cash).due_collections,
+            amount,
+        )?;
     }
 
     // Every return counts, a conflict one too: its refund was paid at the till.
@@ -604,11 +616,14 @@ pub async fn shift_report(
             _ => kind_of(type_id, &method),
         };
         refunds_count += 1;
-        refunds += amount;
+        plus(&mut refunds, amount)?;
         if cash {
-            cash_refunds += amount;
+            plus(&mut cash_refunds, amount)?;
         }
-        by_type(&mut by_payment_type, type_id, &name, cash).refunds += amount;
+        plus(
+            &mut by_type(&mut by_payment_type, type_id, &name, cash).refunds,
+            amount,
+        )?;
     }
 
     let refunds_vat = refunds_vat(tx, business_id, id).await?;
@@ -624,8 +639,8 @@ pub async fn shift_report(
     {
         let amount = decimals(&row, 1)?[0];
         match &row[0] {
-            Value::Text(Some(kind)) if kind == "pay_in" => pay_ins += amount,
-            Value::Text(Some(kind)) if kind == "pay_out" => pay_outs += amount,
+            Value::Text(Some(kind)) if kind == "pay_in" => plus(&mut pay_ins, amount)?,
+            Value::Text(Some(kind)) if kind == "pay_out" => plus(&mut pay_outs, amount)?,
             _ => {}
         }
     }

@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::store::row::required;
 use crate::store::{stock_totals, Column, StoreError, StoreResult, TxExec, Value};
+use crate::trade::{add, sum};
 use crate::AppState;
 
 /// Days of the dashboard's charts.
@@ -119,33 +120,35 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-fn sum(docs: &[Document], pick: impl Fn(&Document) -> Decimal) -> Decimal {
-    docs.iter().map(pick).sum()
+fn sum_of(docs: &[Document], pick: impl Fn(&Document) -> Decimal) -> ApiResult<Decimal> {
+    sum(docs.iter().map(pick))
 }
 
 /// Today's figures from books read since the start of today.
-fn summarise_today(today: &Books) -> Summary {
-    Summary {
-        sales: sum(&today.sales, |d| d.total),
-        income: sum(&today.sales, |d| d.paid) + sum(&today.dues, |d| d.paid),
-        expense: sum(&today.purchases, |d| d.paid),
-        purchase: sum(&today.purchases, |d| d.total),
+fn summarise_today(today: &Books) -> ApiResult<Summary> {
+    Ok(Summary {
+        sales: sum_of(&today.sales, |d| d.total)?,
+        income: sum([
+            sum_of(&today.sales, |d| d.paid)?,
+            sum_of(&today.dues, |d| d.paid)?,
+        ])?,
+        expense: sum_of(&today.purchases, |d| d.paid)?,
+        purchase: sum_of(&today.purchases, |d| d.total)?,
         sales_count: today.sales.len() as u64,
-    }
+    })
 }
 
-fn daily(docs: &[Document], first_day: NaiveDate) -> Vec<DailyAmount> {
+fn daily(docs: &[Document], first_day: NaiveDate) -> ApiResult<Vec<DailyAmount>> {
     (0..CHART_DAYS)
         .map(|offset| {
             let day = first_day + Duration::days(offset);
-            DailyAmount {
+            Ok(DailyAmount {
                 date: day.format("%Y-%m-%d").to_string(),
-                amount: docs
+                amount: sum(docs
                     .iter()
                     .filter(|d| d.date.date_naive() == day)
-                    .map(|d| d.total)
-                    .sum(),
-            }
+                    .map(|d| d.total))?,
+            })
         })
         .collect()
 }
@@ -163,7 +166,7 @@ pub async fn summary(
     let mut tx = state.store.begin_read().await?;
     let today = books(tx.as_mut(), user.business_id, Some(since)).await?;
     tx.commit().await?;
-    Ok(Json(DataResponse::new("Summary", summarise_today(&today))))
+    Ok(Json(DataResponse::new("Summary", summarise_today(&today)?)))
 }
 
 fn count(rows: &[Vec<Value>]) -> u64 {
@@ -233,7 +236,11 @@ pub async fn dashboard(
     let mut quantities = Vec::with_capacity(stock_rows.len());
     for row in &stock_rows {
         let quantity = dec(row, 1)?;
-        stock_value += quantity.max(Decimal::ZERO) * dec(row, 2)?;
+        let value = quantity
+            .max(Decimal::ZERO)
+            .checked_mul(dec(row, 2)?)
+            .unwrap_or(Decimal::MAX);
+        add(&mut stock_value, value)?;
         quantities.push((int(row, 0)?, quantity));
     }
     let totals = stock_totals(quantities);
@@ -247,7 +254,7 @@ pub async fn dashboard(
     }
     let mut total_due = Decimal::ZERO;
     for row in &dues {
-        total_due += dec(row, 0)?.max(Decimal::ZERO);
+        add(&mut total_due, dec(row, 0)?.max(Decimal::ZERO))?;
     }
     let since = start_of(today);
     let todays: Vec<&Document> = all.sales.iter().filter(|d| d.date >= since).collect();
@@ -255,19 +262,22 @@ pub async fn dashboard(
     Ok(Json(DataResponse::new(
         "Dashboard",
         Dashboard {
-            total_expense: sum(&all.purchases, |d| d.paid),
-            total_income: sum(&all.sales, |d| d.paid) + sum(&all.dues, |d| d.paid),
+            total_expense: sum_of(&all.purchases, |d| d.paid)?,
+            total_income: sum([
+                sum_of(&all.sales, |d| d.paid)?,
+                sum_of(&all.dues, |d| d.paid)?,
+            ])?,
             total_items,
             total_categories,
             stock_value,
             total_due,
-            total_profit: sum(&all.sales, |d| d.profit.max(Decimal::ZERO)),
-            total_loss: sum(&all.sales, |d| (-d.profit).max(Decimal::ZERO)),
-            today_sales: todays.iter().map(|d| d.total).sum(),
+            total_profit: sum_of(&all.sales, |d| d.profit.max(Decimal::ZERO))?,
+            total_loss: sum_of(&all.sales, |d| (-d.profit).max(Decimal::ZERO))?,
+            today_sales: sum(todays.iter().map(|d| d.total))?,
             today_sales_count: todays.len() as u64,
             low_stock_count,
-            sales: daily(&all.sales, first_day),
-            purchases: daily(&all.purchases, first_day),
+            sales: daily(&all.sales, first_day)?,
+            purchases: daily(&all.purchases, first_day)?,
         },
     )))
 }

@@ -34,7 +34,7 @@ use crate::resources::spec::{self, ResourceSpec};
 use crate::resources::{as_object, parse_fields, typed};
 use crate::store::tx::SyncTx;
 use crate::store::{Column, TxExec, Value};
-use crate::trade::{bounded, int, MAX_AMOUNT, MAX_QUANTITY};
+use crate::trade::{bounded, int, Bound};
 use crate::AppState;
 
 /// At most this many variants are generated, or changed in bulk, by one request.
@@ -341,7 +341,7 @@ pub async fn generate(
         ));
     }
     if let Some(price) = request.default_price {
-        bounded("default_price", price, MAX_AMOUNT)?;
+        bounded("default_price", price, Bound::Amount)?;
         if price < Decimal::ZERO {
             return Err(ApiError::invalid_field(
                 "default_price",
@@ -509,7 +509,7 @@ pub async fn duplicate(
     }
     check_ids("new_attribute_values", &request.new_attribute_values)?;
     let adjustment = request.price_adjustment.unwrap_or_default();
-    bounded("price_adjustment", adjustment, MAX_AMOUNT)?;
+    bounded("price_adjustment", adjustment, Bound::Amount)?;
     let key = attribute_key(&request.new_attribute_values);
     let now = pos_protocol::time::now();
     let business_id = user.business_id;
@@ -828,7 +828,7 @@ pub async fn set_stock(
 ) -> ApiResult<Json<DataResponse<VariantStockUpdate>>> {
     user.require(Role::Manager, "count stock")?;
     let request: VariantStockChange = crate::extract::parse_json(body.to_string().as_bytes())?;
-    bounded("quantity", request.quantity, MAX_QUANTITY)?;
+    bounded("quantity", request.quantity, Bound::Quantity)?;
     if request.quantity < Decimal::ZERO {
         return Err(ApiError::invalid_field("quantity", "must not be negative"));
     }

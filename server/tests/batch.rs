@@ -350,14 +350,48 @@ async fn a_failing_sale_in_the_middle_fails_alone(backend: Backend) {
     assert_eq!(next["results"][0]["invoice_number"], "DM-000003");
 }
 
+/// Makes the test database refuse the sale row with client reference `ref-rf-b`, as a
+/// constraint would that no check before it knows of.
+async fn refuse_sale_row(server: &TestServer) {
+    use sqlx::Connection;
+    match server.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            sqlx::query(
+                "CREATE TRIGGER refuse_rf_b BEFORE INSERT ON sales \
+                 WHEN NEW.client_reference = 'ref-rf-b' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&server.database_url)
+                .await
+                .unwrap();
+            for sql in [
+                "CREATE FUNCTION refuse_rf_b() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.client_reference = 'ref-rf-b' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_rf_b BEFORE INSERT ON sales FOR EACH ROW \
+                 EXECUTE FUNCTION refuse_rf_b()",
+            ] {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
 /// A run of sales is written in one statement per table. When the database refuses one
-/// sale's row (here a cashier who does not exist), the run is applied again sale by sale, so
-/// that only that sale fails, and the others keep gap-free numbers.
+/// sale's row, the run is applied again sale by sale, so that only that sale fails, and the
+/// others keep gap-free numbers.
 async fn a_row_the_database_refuses_fails_its_sale_alone(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
-    let mut refused = credit_sale("rf-b", "ref-rf-b", "r-b", json!({"party_id": 1}), 1);
-    refused["data"]["cashier_id"] = json!(987_654_321);
+    refuse_sale_row(&server).await;
+    let refused = credit_sale("rf-b", "ref-rf-b", "r-b", json!({"party_id": 1}), 1);
     let operations = json!([
         credit_sale("rf-a", "ref-rf-a", "r-a", json!({"party_id": 1}), 1),
         refused,
@@ -892,6 +926,8 @@ fn sale_return(key: &str, reference: &str, sale_id: i64, quantity: u32) -> Value
 async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in("cashier@demo.test").await;
+    // Returns need a manager: one works the till here.
+    let manager = server.sign_in("manager@demo.test").await;
     let (status, body) = send(
         &server,
         &cashier,
@@ -911,7 +947,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
 
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-1",
         json!([sale_return("ret-a", "return-a", sale_id, 3)]),
     )
@@ -923,7 +959,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
     // A second terminal returned 2 more offline: together more than was sold.
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-2",
         json!([sale_return("ret-b", "return-b", sale_id, 2)]),
     )
@@ -944,7 +980,7 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
 
     let (status, body) = send(
         &server,
-        &cashier,
+        &manager,
         "till-1",
         json!([sale_return("ret-a-again", "return-a", sale_id, 3)]),
     )
@@ -953,13 +989,12 @@ async fn returns_put_stock_back_and_over_returns_wait_for_a_manager(backend: Bac
     assert_eq!(body["results"][0]["status"], "skipped");
     let mut bad = sale_return("ret-c", "return-c", sale_id, 1);
     bad["data"]["lines"][0]["line_no"] = json!(9);
-    let (status, body) = send(&server, &cashier, "till-1", json!([bad])).await;
+    let (status, body) = send(&server, &manager, "till-1", json!([bad])).await;
     assert_eq!(status, 207);
     assert_eq!(body["results"][0]["error_code"], "VALIDATION_FAILED");
     assert_eq!(stock_of(&server, 1).await, "19");
 
     // A manager looks at the over-return and accepts it: its stock goes back now.
-    let manager = server.sign_in("manager@demo.test").await;
     let (status, _) = json(
         server
             .request(Method::GET, "/api/v1/sync/conflicts", &cashier)

@@ -118,7 +118,7 @@ async fn a_full_day_adds_up(backend: Backend) {
         .call(
             Method::POST,
             "/api/v1/sales-return",
-            &cashier,
+            &manager,
             Some(json!({
                 "sale_id": online_id, "lines": [{"line_no": 1, "quantity": 1}],
                 "refund_method": "cash", "refund_amount": "0.58"
@@ -264,6 +264,7 @@ async fn a_full_day_adds_up(backend: Backend) {
 async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cashier = server.sign_in(CASHIER).await;
+    let manager = server.sign_in(MANAGER).await;
     let sale = sell(&server, &cashier, sale_body(3, "1.50", None)).await;
     let sale_id = sale["id"].as_i64().unwrap();
     // Two come back through sync, from a till.
@@ -281,7 +282,7 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     let over = json!({"sale_id": sale_id, "lines": [{"line_no": 1, "quantity": 2}],
                       "refund_method": "cash", "refund_amount": "1.00"});
     let (status, refused) = server
-        .call(Method::POST, "/api/v1/sales-return", &cashier, Some(over))
+        .call(Method::POST, "/api/v1/sales-return", &manager, Some(over))
         .await;
     assert_eq!(status, 422, "{refused}");
     assert!(
@@ -297,13 +298,13 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
         .call(
             Method::POST,
             "/api/v1/sales-return",
-            &cashier,
+            &manager,
             Some(last.clone()),
         )
         .await;
     assert_eq!(status, 201);
     let (status, _) = server
-        .call(Method::POST, "/api/v1/sales-return", &cashier, Some(last))
+        .call(Method::POST, "/api/v1/sales-return", &manager, Some(last))
         .await;
     assert_eq!(status, 422);
     let (_, shown) = server
@@ -320,7 +321,7 @@ async fn returns_never_exceed_the_sale_on_any_path(backend: Backend) {
     );
     assert_eq!(stock_of(&server, &cashier, 1).await, "20");
     // Another business's sale is not there.
-    let other = server.sign_in("cashier@other.test").await;
+    let other = server.sign_in("owner@other.test").await;
     let (status, _) = server.call(Method::POST, "/api/v1/sales-return", &other, Some(json!({
         "sale_id": sale_id, "lines": [{"line_no": 1, "quantity": 1}], "refund_method": "cash", "refund_amount": 0
     }))).await;
@@ -350,7 +351,7 @@ async fn a_void_puts_stock_and_due_back(backend: Backend) {
         .await;
     assert_eq!(status, 404);
     // One came back before the void: only the other four return now.
-    let (status, _) = server.call(Method::POST, "/api/v1/sales-return", &cashier, Some(json!({
+    let (status, _) = server.call(Method::POST, "/api/v1/sales-return", &manager, Some(json!({
         "sale_id": id, "lines": [{"line_no": 1, "quantity": 1}], "refund_method": "due", "refund_amount": "0.50"
     }))).await;
     assert_eq!(status, 201);

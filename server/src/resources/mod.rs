@@ -519,6 +519,8 @@ fn parse_value(field: &Field, raw: &JsonValue) -> Result<Value, String> {
             if !pos_protocol::money::fits_scale(number, places) {
                 return Err(format!("must have at most {places} decimal places"));
             }
+            // Prices, stock and rates alike: beyond this no sum of them is safe.
+            pos_protocol::money::Bound::Amount.check(number)?;
             Ok(Value::Decimal(Some(number)))
         }
     }

@@ -387,11 +387,13 @@ fn json_decimal(value: Option<Decimal>) -> StoreResult<Json> {
 }
 
 /// Sums stock quantities per product (done here rather than in SQL because SQLite keeps
-/// exact decimals as text).
+/// exact decimals as text). A stored quantity can be anything, so the sum saturates rather
+/// than panic.
 pub fn stock_totals(rows: Vec<(i64, Decimal)>) -> HashMap<i64, Decimal> {
-    let mut totals = HashMap::new();
+    let mut totals: HashMap<i64, Decimal> = HashMap::new();
     for (product_id, quantity) in rows {
-        *totals.entry(product_id).or_insert(Decimal::ZERO) += quantity;
+        let total = totals.entry(product_id).or_insert(Decimal::ZERO);
+        *total = total.saturating_add(quantity);
     }
     totals
 }

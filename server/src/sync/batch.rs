@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use pos_protocol::entities::Settings as BusinessSettings;
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
 use pos_protocol::store_ops::{
-    refund_share, CashMovementCreate, RefundMethod, SaleReturnCreate, ShiftData,
+    refund_share, CashMovementCreate, CashMovementKind, RefundMethod, SaleReturnCreate, ShiftData,
 };
 use pos_protocol::sync::{
     BatchErrorCode, BatchRequest, BatchResponse, BatchSummary, DueCollectionCreate, Operation,
@@ -36,12 +36,13 @@ use sha2::{Digest, Sha256};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::resources::spec::{self, PARTY_TYPES};
+use crate::resources::spec::{self, FieldKind, PARTY_TYPES};
 use crate::store::tx::{
     AuditEntry, DocumentRef, NewDiscrepancy, NewDueCollection, NewPartyRow, NewSale, NewSaleLine,
     NewSaleReturn, StockRow, SyncTx,
 };
-use crate::store::StoreError;
+use crate::store::{Column, StoreError, Value};
+use crate::trade::authority::{self, Concern, Concerns, Staff};
 use crate::AppState;
 
 const DEVICE_HEADER: &str = "x-device-id";
@@ -58,7 +59,7 @@ pub(crate) struct OpFailure {
 }
 
 impl OpFailure {
-    fn error(code: BatchErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn error(code: BatchErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: ResultStatus::Error,
             code,
@@ -240,6 +241,7 @@ pub async fn apply_operations(
         .business_settings(user.business_id)
         .await?
         .ok_or_else(|| ApiError::internal("the caller's business has no settings"))?;
+    check_device_owner(state, user, &device_id).await?;
     let started_at = pos_protocol::time::now();
     let ctx = Context {
         state,
@@ -291,6 +293,26 @@ pub async fn apply_operations(
         server_timestamp: now,
         summary,
     })
+}
+
+/// A terminal registered to another business is not the caller's to sync for: its offline
+/// counter and local ids are that business's. An unregistered device id is the caller's.
+async fn check_device_owner(state: &AppState, user: &AuthUser, device_id: &str) -> ApiResult<()> {
+    let mut exec = state.store.begin_read().await?;
+    let owners = exec
+        .fetch_all(
+            "SELECT business_id FROM sync_devices WHERE device_id = $1",
+            &[Value::Text(Some(device_id.to_string()))],
+            &[Column::Int],
+        )
+        .await?;
+    exec.commit().await?;
+    match owners.first().map(Vec::as_slice) {
+        Some([Value::Int(Some(owner))]) if *owner != user.business_id => Err(ApiError::forbidden(
+            "X-Device-ID: this terminal is registered to another business",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Names of the local ids an operation depends on, as (entity, local id).
@@ -632,6 +654,9 @@ pub(crate) struct SaleChunk {
     read_afresh: bool,
     payment_types: HashMap<i64, bool>,
     vat_rates: HashMap<i64, Option<Decimal>>,
+    /// The catalog's sale price of each locked stock row, for the underpriced-line check.
+    sale_prices: HashMap<i64, Decimal>,
+    staff: Staff,
     shifts: HashMap<(Option<i64>, Option<String>), Option<ShiftLink>>,
     offline_seq: Option<i64>,
     /// Ids reserved for the chunk's sales, taken as each sale applies.
@@ -697,6 +722,7 @@ impl SaleChunk {
             .into_iter()
             .map(|row| (row.id, row))
             .collect();
+        let sale_prices = catalog_sale_prices(tx, business_id, &stock_ids).await?;
         let references: HashSet<String> = sales
             .iter()
             .filter_map(|sale| sale_reference(ctx, sale))
@@ -727,6 +753,8 @@ impl SaleChunk {
             read_afresh: false,
             payment_types: HashMap::new(),
             vat_rates: HashMap::new(),
+            sale_prices,
+            staff: Staff::default(),
             shifts: HashMap::new(),
             offline_seq: None,
             sale_ids: sale_ids.into_iter(),
@@ -893,6 +921,38 @@ impl SaleChunk {
     }
 }
 
+/// The catalog's sale price of each of the business's stock rows `ids`.
+async fn catalog_sale_prices(
+    tx: &mut SyncTx,
+    business_id: i64,
+    ids: &[i64],
+) -> Result<HashMap<i64, Decimal>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut args = vec![Value::Int(Some(business_id))];
+    args.extend(ids.iter().map(|id| Value::Int(Some(*id))));
+    let rows = tx
+        .exec()
+        .fetch_all(
+            &format!(
+                "SELECT id, product_sale_price FROM stocks WHERE business_id = $1 AND id IN ({})",
+                placeholders.join(", ")
+            ),
+            &args,
+            &[Column::Int, Column::Decimal],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [Value::Int(Some(id)), Value::Decimal(Some(price))] => Some((*id, *price)),
+            _ => None,
+        })
+        .collect())
+}
+
 async fn resolve_local(
     ctx: &Context<'_>,
     tx: &mut SyncTx,
@@ -943,6 +1003,7 @@ async fn resolve_party(
                 "new_party.name: 1 to 255 characters",
             ));
         }
+        check_party_contact("new_party.", [&new.phone, &new.email, &new.address])?;
         let created = tx
             .insert_party(&NewPartyRow {
                 business_id,
@@ -966,6 +1027,30 @@ async fn resolve_party(
         return Ok(Some(created.id));
     }
     Ok(None)
+}
+
+/// A party's phone, email and address (in that order) are held to the lengths the back
+/// office's party route allows.
+fn check_party_contact(prefix: &str, values: [&Option<String>; 3]) -> OpResult<()> {
+    for (name, value) in ["phone", "email", "address"].into_iter().zip(values) {
+        let Some(value) = value else { continue };
+        let max = spec::PARTIES
+            .fields
+            .iter()
+            .find(|field| field.wire == name)
+            .and_then(|field| match field.kind {
+                FieldKind::Text { max_len } => Some(max_len),
+                _ => None,
+            })
+            .unwrap_or(255);
+        if value.chars().count() > max {
+            return Err(OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                format!("{prefix}{name}: at most {max} characters"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn party_type(given: Option<&str>) -> OpResult<&'static str> {
@@ -993,6 +1078,9 @@ fn non_negative(name: &str, value: Decimal) -> OpResult<()> {
     }
     Ok(())
 }
+
+/// How far ahead of the server's clock a synced sale may be dated before a manager is asked.
+const FUTURE_DATE_HOURS: i64 = 24;
 
 /// A sale, applied with the other sales of its transaction (`chunk`). What it changes in the
 /// chunk (stock quantities, the invoice number, the lookups) is kept only once it applied.
@@ -1073,11 +1161,41 @@ pub(crate) async fn create_sale(
     let shift = chunk
         .shift(ctx, tx, sale.shift_id, sale.shift_local_id.as_deref())
         .await?;
-    let paid = sale.paid_amount.unwrap_or(sale.total_amount);
-    let due = sale
-        .due_amount
-        .unwrap_or_else(|| (sale.total_amount - paid).max(Decimal::ZERO));
+    let minor_units = ctx.settings.currency.minor_units;
+    // Amounts are bounded, so these differences cannot overflow.
+    let paid = sale
+        .paid_amount
+        .unwrap_or(sale.total_amount - sale.due_amount.unwrap_or(Decimal::ZERO));
+    let owed = (sale.total_amount - paid).max(Decimal::ZERO);
+    let due = sale.due_amount.unwrap_or(owed);
     non_negative("dueAmount", due)?;
+    if !totals::within_rounding(due, owed, minor_units, 1) {
+        return Err(OpFailure::error(
+            BatchErrorCode::ValidationFailed,
+            format!("dueAmount: must be totalAmount - paidAmount ({owed}), not {due}"),
+        ));
+    }
+    let mut concerns = Concerns::default();
+    let (cashier_id, cashier_role) = authority::acting_user(
+        ctx,
+        tx,
+        &mut chunk.staff,
+        &mut concerns,
+        ("cashier_id", sale.cashier_id),
+    )
+    .await?;
+    let sale_date = sale.sale_date.or(op.offline_timestamp).unwrap_or(ctx.now);
+    if sale_date > ctx.now + chrono::Duration::hours(FUTURE_DATE_HOURS) {
+        concerns.raise(
+            ctx,
+            Concern::Implausible,
+            "saleDate",
+            format!(
+                "{} is more than {FUTURE_DATE_HOURS} hours after the server's time",
+                pos_protocol::time::format(&sale_date)
+            ),
+        )?;
+    }
     if due > Decimal::ZERO && party_id.is_none() {
         return Err(OpFailure::error(
             BatchErrorCode::DueRequiresParty,
@@ -1097,7 +1215,8 @@ pub(crate) async fn create_sale(
     by_stock.sort_by_key(|(_, line)| (line.stock_id, line.line_no));
     let mut new_quantities: HashMap<i64, Decimal> = HashMap::new();
     for (position, line) in by_stock {
-        let stock: &StockRow = chunk.stocks.get(&line.stock_id).ok_or_else(|| {
+        // A copy: the lookups below borrow the chunk again.
+        let stock: StockRow = chunk.stocks.get(&line.stock_id).cloned().ok_or_else(|| {
             OpFailure::error(
                 BatchErrorCode::StockNotFound,
                 format!(
@@ -1110,6 +1229,17 @@ pub(crate) async fn create_sale(
             .get(&stock.id)
             .copied()
             .unwrap_or(stock.quantity);
+        // A stored quantity can be anything; this sale fails alone rather than panic.
+        let left = available.checked_sub(line.quantities).ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                format!(
+                    "products[{position}].quantities: stock {} holds {available}, which cannot \
+                     take this quantity",
+                    stock.id
+                ),
+            )
+        })?;
         if available < line.quantities {
             shortfalls.push((stock.product_id, stock.id, line.quantities, available));
             warnings.push(Warning::StockDiscrepancy {
@@ -1117,20 +1247,44 @@ pub(crate) async fn create_sale(
                 stock_id: stock.id,
                 expected: line.quantities,
                 available,
-                discrepancy: available - line.quantities,
+                discrepancy: left,
                 action: "allowed_negative".into(),
             });
         }
-        new_quantities.insert(stock.id, available - line.quantities);
+        new_quantities.insert(stock.id, left);
         let (product_id, purchase_price) = (stock.product_id, stock.purchase_price);
         let discount = line.discount.unwrap_or(Decimal::ZERO);
-        let vat_rate = match (ctx.settings.vat_enabled, line.vat_id) {
-            (true, Some(vat_id)) => chunk
-                .vat_rate(tx, business_id, vat_id)
-                .await?
-                .unwrap_or(Decimal::ZERO),
-            _ => Decimal::ZERO,
+        let vat_rate = match line.vat_id {
+            Some(vat_id) => {
+                let rate = chunk
+                    .vat_rate(tx, business_id, vat_id)
+                    .await?
+                    .ok_or_else(|| {
+                        OpFailure::error(
+                            BatchErrorCode::ValidationFailed,
+                            format!(
+                                "products[{position}].vat_id: no VAT {vat_id} in this business"
+                            ),
+                        )
+                    })?;
+                if ctx.settings.vat_enabled {
+                    rate
+                } else {
+                    Decimal::ZERO
+                }
+            }
+            None => Decimal::ZERO,
         };
+        if let Some(catalog) = chunk.sale_prices.get(&stock.id) {
+            if line.price < *catalog {
+                concerns.raise(
+                    ctx,
+                    Concern::Underpriced,
+                    &format!("products[{position}].price"),
+                    format!("sold at {} under the catalog's {catalog}", line.price),
+                )?;
+            }
+        }
         pricing.push((
             position,
             LineInput {
@@ -1140,10 +1294,27 @@ pub(crate) async fn create_sale(
                 vat_rate,
             },
         ));
-        let loss_profit = line
+        // The purchase price is stored data, so this is checked like the sum.
+        let (loss_profit, total) = line
             .loss_profit
-            .unwrap_or((line.price - purchase_price) * line.quantities - discount);
-        loss_profit_total += loss_profit;
+            .or_else(|| {
+                line.price
+                    .checked_sub(purchase_price)
+                    .and_then(|margin| margin.checked_mul(line.quantities))
+                    .and_then(|gross| gross.checked_sub(discount))
+            })
+            .and_then(|lp| loss_profit_total.checked_add(lp).map(|total| (lp, total)))
+            .ok_or_else(|| {
+                OpFailure::error(
+                    BatchErrorCode::ValidationFailed,
+                    format!(
+                        "products[{position}].price: the purchase price of stock {} is out of \
+                         range",
+                        stock.id
+                    ),
+                )
+            })?;
+        loss_profit_total = total;
         lines.push((position, (line, product_id, discount, loss_profit)));
     }
     pricing.sort_by_key(|(position, _)| *position);
@@ -1154,11 +1325,33 @@ pub(crate) async fn create_sale(
         Some(amount) if amount > Decimal::ZERO => CartDiscount::Amount(amount),
         _ => CartDiscount::None,
     };
-    let minor_units = ctx.settings.currency.minor_units;
-    let server_total =
-        totals::compute_totals(&pricing, cart_discount, ctx.settings.pricing_rules())
-            .ok()
-            .map(|t| t.total_amount);
+    let server_totals =
+        totals::compute_totals(&pricing, cart_discount, ctx.settings.pricing_rules()).ok();
+    let server_total = server_totals.as_ref().map(|t| t.total_amount);
+    if let Some(limit) = server_totals.as_ref().and_then(|t| {
+        totals::discount_over_limit(
+            ctx.settings.max_cashier_discount_percent,
+            t.discount_amount(),
+            t.subtotal,
+        )
+    }) {
+        // The till records the manager who allowed it in the sale's meta.
+        let authorised_by = sale
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get("discount_authorised_by"))
+            .and_then(serde_json::Value::as_i64);
+        authority::manager_authority(
+            ctx,
+            tx,
+            &mut chunk.staff,
+            &mut concerns,
+            cashier_role,
+            authorised_by,
+            Some(&format!("a discount above {limit}% of the sale")),
+        )
+        .await?;
+    }
     let totals_mismatch = match server_total {
         Some(total) => {
             !totals::within_rounding(total, sale.total_amount, minor_units, pricing.len())
@@ -1174,7 +1367,11 @@ pub(crate) async fn create_sale(
 
     if let (Some(party_id), true) = (party_id, due > Decimal::ZERO) {
         if let Some(party) = tx.party_for_update(business_id, party_id).await? {
-            tx.set_party_due(party.id, party.due + due, ctx.now).await?;
+            let owed = party
+                .due
+                .checked_add(due)
+                .ok_or_else(|| out_of_range("party", party.id))?;
+            tx.set_party_due(party.id, owed, ctx.now).await?;
         }
     }
     let number = chunk.last_number + 1;
@@ -1183,7 +1380,7 @@ pub(crate) async fn create_sale(
         id: sale_id,
         business_id,
         invoice_number: crate::business::document_number(&ctx.settings.invoice_prefix, number),
-        user_id: sale.cashier_id.unwrap_or(ctx.user.user_id),
+        user_id: cashier_id,
         device_id: ctx.device_id.clone(),
         client_reference: reference.clone(),
         offline_invoice_no: sale.offline_invoice_no.clone(),
@@ -1199,7 +1396,7 @@ pub(crate) async fn create_sale(
         change_amount: sale.change_amount.unwrap_or(Decimal::ZERO),
         is_paid: sale.is_paid.unwrap_or(due.is_zero()),
         loss_profit: loss_profit_total,
-        sale_date: sale.sale_date.or(op.offline_timestamp).unwrap_or(ctx.now),
+        sale_date,
         offline_timestamp: op.offline_timestamp,
         totals_mismatch,
         meta: sale.meta.as_ref().map(|m| m.to_string()),
@@ -1245,6 +1442,7 @@ pub(crate) async fn create_sale(
         )
         .collect();
     chunk.write(ctx, tx, new_sale, lines, discrepancies).await?;
+    concerns.file(ctx, tx, op, "sale", sale_id).await?;
     // Applied: the chunk takes on what this sale changed.
     chunk.last_number = number;
     for (id, quantity) in new_quantities {
@@ -1277,6 +1475,7 @@ async fn create_party(
     op: &Operation,
 ) -> OpResult<OperationResult> {
     let party: PartyData = parse(&op.data)?;
+    check_party_contact("", [&party.phone, &party.email, &party.address])?;
     let business_id = ctx.user.business_id;
     let local = party.local_id.clone().ok_or_else(|| {
         OpFailure::error(
@@ -1332,6 +1531,7 @@ async fn change_party(
     op: &Operation,
 ) -> OpResult<OperationResult> {
     let party: PartyData = parse(&op.data)?;
+    check_party_contact("", [&party.phone, &party.email, &party.address])?;
     let business_id = ctx.user.business_id;
     let id = match (party.id, party.local_id.as_deref()) {
         (Some(id), _) => id,
@@ -1507,7 +1707,10 @@ pub(crate) async fn collect_due(
             )
         })?;
     let shift = resolve_shift(ctx, tx, due.shift_id, due.shift_local_id.as_deref()).await?;
-    let due_after = party.due - due.amount;
+    let due_after = party
+        .due
+        .checked_sub(due.amount)
+        .ok_or_else(|| out_of_range("party", party.id))?;
     let mut warnings: Vec<Warning> = ShiftLink::warning(shift.as_ref(), op).into_iter().collect();
     // The cash is already in the drawer: what exceeds the due becomes the party's advance.
     if due_after < Decimal::ZERO {
@@ -1520,7 +1723,10 @@ pub(crate) async fn collect_due(
     if let Some(sale) = &sale {
         tx.set_sale_due(
             sale.id,
-            (sale.due_amount - due.amount).max(Decimal::ZERO),
+            sale.due_amount
+                .checked_sub(due.amount)
+                .ok_or_else(|| out_of_range("sale", sale.id))?
+                .max(Decimal::ZERO),
             ctx.now,
         )
         .await?;
@@ -1641,13 +1847,22 @@ async fn open_shift(
     }
     let float = shift.opening_float.unwrap_or(Decimal::ZERO);
     non_negative("opening_float", float)?;
+    let mut concerns = Concerns::default();
+    let (cashier_id, _) = authority::acting_user(
+        ctx,
+        tx,
+        &mut Staff::default(),
+        &mut concerns,
+        ("cashier_id", shift.cashier_id),
+    )
+    .await?;
     let created = tx
         .open_shift(
             business_id,
             &ctx.device_id,
             shift.local_id.as_deref(),
             shift.client_reference.as_deref(),
-            shift.cashier_id.unwrap_or(ctx.user.user_id),
+            cashier_id,
             shift.opened_at.or(op.offline_timestamp).unwrap_or(ctx.now),
             float,
             shift.note.as_deref(),
@@ -1665,6 +1880,7 @@ async fn open_shift(
         )
         .await?;
     }
+    concerns.file(ctx, tx, op, "shift", created.id).await?;
     Ok(done(op, ResultStatus::Created, &created, shift.local_id))
 }
 
@@ -1760,17 +1976,42 @@ async fn record_cash_movement(
             "a cash movement belongs to a shift",
         )
     })?;
+    let mut staff = Staff::default();
+    let mut concerns = Concerns::default();
+    let (cashier_id, cashier_role) = authority::acting_user(
+        ctx,
+        tx,
+        &mut staff,
+        &mut concerns,
+        ("cashier_id", movement.cashier_id),
+    )
+    .await?;
+    let needed = match movement.kind {
+        CashMovementKind::PayIn => None,
+        CashMovementKind::PayOut => Some("a pay-out"),
+        CashMovementKind::DrawerOpen => Some("opening the drawer without a sale"),
+    };
+    let authorised_by = authority::manager_authority(
+        ctx,
+        tx,
+        &mut staff,
+        &mut concerns,
+        cashier_role,
+        movement.authorised_by,
+        needed,
+    )
+    .await?;
     let created = tx
         .insert_cash_movement(
             business_id,
             shift.id,
-            movement.cashier_id.unwrap_or(ctx.user.user_id),
+            cashier_id,
             &ctx.device_id,
             movement.local_id.as_deref(),
             movement.kind.as_str(),
             movement.amount,
             movement.reason.as_deref(),
-            movement.authorised_by,
+            authorised_by,
             movement
                 .created_at
                 .or(op.offline_timestamp)
@@ -1789,9 +2030,89 @@ async fn record_cash_movement(
         )
         .await?;
     }
+    concerns
+        .file(ctx, tx, op, "cash_movement", created.id)
+        .await?;
     let mut result = done(op, ResultStatus::Created, &created, movement.local_id);
     result.warnings = ShiftLink::warning(Some(&shift), op).into_iter().collect();
     Ok(result)
+}
+
+/// A stored row whose number no arithmetic can take further: the operation fails alone.
+fn out_of_range(what: &str, id: i64) -> OpFailure {
+    OpFailure::error(
+        BatchErrorCode::ValidationFailed,
+        format!("{what} {id} holds a number out of range; a manager must correct it"),
+    )
+}
+
+/// What a sale line was sold for: the basis of its refunds.
+fn line_value(
+    ctx: &Context<'_>,
+    price: Decimal,
+    sold: Decimal,
+    discount: Decimal,
+    vat_amount: Decimal,
+) -> OpResult<Decimal> {
+    let vat = if ctx.settings.vat_inclusive {
+        Decimal::ZERO
+    } else {
+        vat_amount
+    };
+    price
+        .checked_mul(sold)
+        .and_then(|gross| gross.checked_sub(discount))
+        .and_then(|net| net.checked_add(vat))
+        .ok_or_else(|| {
+            OpFailure::error(
+                BatchErrorCode::ValidationFailed,
+                "lines: the sale's stored amounts are out of range",
+            )
+        })
+}
+
+/// What is left to refund of a sale: what its lines were sold for, less every refund of
+/// the returns before (those kept as conflicts too: their refund was paid).
+async fn refund_left(ctx: &Context<'_>, tx: &mut SyncTx, sale_id: i64) -> OpResult<Decimal> {
+    let lines = tx
+        .exec()
+        .fetch_all(
+            "SELECT price, quantities, discount, vat_amount FROM sale_details WHERE sale_id = $1",
+            &[Value::Int(Some(sale_id))],
+            &[Column::Decimal; 4],
+        )
+        .await?;
+    let refunds = tx
+        .exec()
+        .fetch_all(
+            "SELECT refund_amount FROM sale_returns WHERE sale_id = $1",
+            &[Value::Int(Some(sale_id))],
+            &[Column::Decimal],
+        )
+        .await?;
+    let number = |row: &[Value], i: usize| match row.get(i) {
+        Some(Value::Decimal(Some(v))) => *v,
+        _ => Decimal::ZERO,
+    };
+    let mut left = Decimal::ZERO;
+    for row in &lines {
+        let value = line_value(
+            ctx,
+            number(row, 0),
+            number(row, 1),
+            number(row, 2),
+            number(row, 3),
+        )?;
+        left = left
+            .checked_add(value)
+            .ok_or_else(|| out_of_range("sale", sale_id))?;
+    }
+    for row in &refunds {
+        left = left
+            .checked_sub(number(row, 0))
+            .ok_or_else(|| out_of_range("sale", sale_id))?;
+    }
+    Ok(left)
 }
 
 /// A return against a sale. One that asks back more than is left of the sale (two offline
@@ -1865,6 +2186,26 @@ pub(crate) async fn return_sale(
             ));
         }
     }
+    let mut staff = Staff::default();
+    let mut concerns = Concerns::default();
+    let (cashier_id, cashier_role) = authority::acting_user(
+        ctx,
+        tx,
+        &mut staff,
+        &mut concerns,
+        ("cashier_id", request.cashier_id),
+    )
+    .await?;
+    let authorised_by = authority::manager_authority(
+        ctx,
+        tx,
+        &mut staff,
+        &mut concerns,
+        cashier_role,
+        request.authorised_by,
+        Some("a return"),
+    )
+    .await?;
     let minor_units = ctx.settings.currency.minor_units;
     let mut lines = Vec::new();
     let mut exceeds = false;
@@ -1897,12 +2238,13 @@ pub(crate) async fn return_sale(
             }
             exceeds = true;
         }
-        let line_total = state.price * state.sold - state.discount
-            + if ctx.settings.vat_inclusive {
-                Decimal::ZERO
-            } else {
-                state.vat_amount
-            };
+        let line_total = line_value(
+            ctx,
+            state.price,
+            state.sold,
+            state.discount,
+            state.vat_amount,
+        )?;
         let amount = refund_share(
             line_total,
             state.sold,
@@ -1913,11 +2255,24 @@ pub(crate) async fn return_sale(
         );
         lines.push((line, state, amount));
     }
+    // An over-return is kept as a conflict for a manager already, refund and all.
+    let left = refund_left(ctx, tx, sale.id).await?;
+    if request.refund_amount > left && !exceeds {
+        concerns.raise(
+            ctx,
+            Concern::Authorisation,
+            "refund_amount",
+            format!(
+                "{} is more than the {left} left to refund of the sale",
+                request.refund_amount
+            ),
+        )?;
+    }
     let created = tx
         .insert_sale_return(&NewSaleReturn {
             business_id,
             sale_id: sale.id,
-            user_id: request.cashier_id.unwrap_or(ctx.user.user_id),
+            user_id: cashier_id,
             device_id: &ctx.device_id,
             local_id: request.local_id.as_deref(),
             client_reference: request.client_reference.as_deref(),
@@ -1925,7 +2280,7 @@ pub(crate) async fn return_sale(
             refund_method: request.refund_method.as_str(),
             payment_type_id: request.payment_type_id,
             refund_amount: request.refund_amount,
-            authorised_by: request.authorised_by,
+            authorised_by,
             status: if exceeds { "conflict" } else { "applied" },
             return_date: request
                 .returned_at
@@ -1955,6 +2310,9 @@ pub(crate) async fn return_sale(
         )
         .await?;
     }
+    concerns
+        .file(ctx, tx, op, "sale_return", created.id)
+        .await?;
     if exceeds {
         tx.insert_conflict(
             business_id,
@@ -1978,16 +2336,22 @@ pub(crate) async fn return_sale(
     for (line, state, _) in &lines {
         if let Some(stock_id) = state.stock_id {
             if let Some(stock) = tx.stock_for_update(business_id, stock_id).await? {
-                tx.set_stock(stock.id, stock.quantity + line.quantity, ctx.now)
-                    .await?;
+                let back = stock
+                    .quantity
+                    .checked_add(line.quantity)
+                    .ok_or_else(|| out_of_range("stock", stock.id))?;
+                tx.set_stock(stock.id, back, ctx.now).await?;
             }
         }
     }
     if request.refund_method == RefundMethod::Due {
         if let Some(party_id) = sale.party_id {
             if let Some(party) = tx.party_for_update(business_id, party_id).await? {
-                tx.set_party_due(party.id, party.due - request.refund_amount, ctx.now)
-                    .await?;
+                let due = party
+                    .due
+                    .checked_sub(request.refund_amount)
+                    .ok_or_else(|| out_of_range("party", party.id))?;
+                tx.set_party_due(party.id, due, ctx.now).await?;
             }
         }
     }

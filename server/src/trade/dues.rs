@@ -175,7 +175,7 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(request): ApiJson<DueCreate>,
 ) -> ApiResult<(StatusCode, Json<JsonValue>)> {
-    super::bounded("payDueAmount", request.amount, super::MAX_AMOUNT)?;
+    super::bounded("payDueAmount", request.amount, super::Bound::Amount)?;
     if request.amount <= Decimal::ZERO {
         return Err(ApiError::invalid_field(
             "payDueAmount",
@@ -496,7 +496,7 @@ pub async fn update(
     let map = crate::resources::as_object(body.clone())?;
     let expected = crate::resources::expected_version(&user, &headers, Some(&map))?;
     let request: DueUpdate = crate::extract::parse_json(body.to_string().as_bytes())?;
-    super::bounded("payDueAmount", request.amount, super::MAX_AMOUNT)?;
+    super::bounded("payDueAmount", request.amount, super::Bound::Amount)?;
     if request.amount <= Decimal::ZERO {
         return Err(ApiError::invalid_field(
             "payDueAmount",
@@ -618,9 +618,10 @@ pub async fn update(
 }
 
 /// A void: the payment no longer counts; the party owes it again, and so does its invoice.
+/// Like voiding a sale, it takes a manager: cash that was taken would otherwise vanish.
 #[utoipa::path(delete, path = "/api/v1/dues/{id}", tag = "dues", params(("id" = i64, Path)),
     responses((status = 200, description = "Voided", body = Object),
-              (status = 403, description = "A supplier's payment: managers only", body = ApiErrorBody),
+              (status = 403, description = "Managers only", body = ApiErrorBody),
               (status = 404, description = "Not in this business", body = ApiErrorBody),
               (status = 422, description = "Counted in a closed shift", body = ApiErrorBody)),
     security(("bearer" = [])))]
@@ -630,11 +631,11 @@ pub async fn void(
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Json<JsonValue>> {
+    user.require(Role::Manager, "void a due payment")?;
     let ctx = context(&state, &user, &headers).await?;
     let business_id = user.business_id;
     let mut tx = SyncTx::new(state.store.begin_write().await?);
     let due = locked_due(&mut tx, business_id, id).await?;
-    may_change(&mut tx, &user, due.party_id, "void a supplier payment").await?;
     check_shift_open(&mut tx, business_id, &due).await?;
     move_payment(
         &mut tx,

@@ -8,6 +8,7 @@
 //! been paid yet. Every write is audited in its transaction; stock and party rows are changed
 //! through `SyncTx`, which bumps their version, so the change cursor delivers them to terminals.
 
+pub(crate) mod authority;
 pub mod dues;
 pub mod purchases;
 pub mod reports;
@@ -17,7 +18,9 @@ pub mod stock;
 use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use pos_protocol::error::ErrorCode;
+pub(crate) use pos_protocol::money::Bound;
 use pos_protocol::sync::{BatchErrorCode, Operation};
+use rust_decimal::Decimal;
 use serde_json::{Map, Value as JsonValue};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -312,22 +315,45 @@ pub(crate) async fn count(exec: &mut dyn TxExec, sql: &str, args: &[Value]) -> A
     }
 }
 
-/// Largest quantity a line may carry; with `MAX_AMOUNT` it keeps every product and sum of a
-/// request far inside what a decimal holds, so no arithmetic below can overflow.
-pub(crate) const MAX_QUANTITY: i64 = 1_000_000_000;
-pub(crate) const MAX_AMOUNT: i64 = 1_000_000_000_000;
-
-/// A 422 naming `field` when `value` is beyond ±`max`.
+/// A 422 naming `field` when `value` is outside `bound`: the one rule every number from a
+/// client is held to (`pos_protocol::money::Bound`), here for the back office's own bodies.
 pub(crate) fn bounded(
     field: impl Into<String>,
     value: rust_decimal::Decimal,
-    max: i64,
+    bound: Bound,
 ) -> ApiResult<()> {
-    if value.abs() > rust_decimal::Decimal::from(max) {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("must be at most {max}"),
-        ));
-    }
+    bound
+        .check(value)
+        .map(drop)
+        .map_err(|problem| ApiError::invalid_field(field, problem))
+}
+
+/// Stored figures added up for a report. Rows written before every amount was bounded can
+/// hold anything, so a sum beyond what a decimal holds is answered as a conflict naming the
+/// fix, never a panic.
+pub(crate) fn add(sum: &mut Decimal, value: Decimal) -> ApiResult<()> {
+    *sum = sum.checked_add(value).ok_or_else(sum_too_large)?;
     Ok(())
+}
+
+/// [`add`] over many figures.
+pub(crate) fn sum(values: impl IntoIterator<Item = Decimal>) -> ApiResult<Decimal> {
+    let mut total = Decimal::ZERO;
+    for value in values {
+        add(&mut total, value)?;
+    }
+    Ok(total)
+}
+
+/// `a - b` of stored figures, under the same rule as [`add`].
+pub(crate) fn difference(a: Decimal, b: Decimal) -> ApiResult<Decimal> {
+    a.checked_sub(b).ok_or_else(sum_too_large)
+}
+
+fn sum_too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        "The stored amounts add up beyond what can be counted: void or correct the record \
+         that holds an absurd amount",
+    )
 }

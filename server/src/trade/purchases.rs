@@ -254,24 +254,24 @@ fn check_lines(purchase: &PurchaseCreate) -> ApiResult<()> {
         super::bounded(
             format!("products[{i}].quantities"),
             line.quantities,
-            super::MAX_QUANTITY,
+            super::Bound::Quantity,
         )?;
         super::bounded(
             format!("products[{i}].productPurchasePrice"),
             line.purchase_price,
-            super::MAX_AMOUNT,
+            super::Bound::Amount,
         )?;
         super::bounded(
             format!("products[{i}].productSalePrice"),
             line.sale_price.unwrap_or_default(),
-            super::MAX_AMOUNT,
+            super::Bound::Amount,
         )?;
     }
     for (name, value) in [
         ("discountAmount", purchase.discount_amount),
         ("paidAmount", purchase.paid_amount),
     ] {
-        super::bounded(name, value.unwrap_or_default(), super::MAX_AMOUNT)?;
+        super::bounded(name, value.unwrap_or_default(), super::Bound::Amount)?;
     }
     if purchase.products.is_empty() {
         errors.insert(
@@ -1004,7 +1004,7 @@ pub async fn create_return(
         super::bounded(
             format!("lines[{i}].quantity"),
             asked.quantity,
-            super::MAX_QUANTITY,
+            super::Bound::Quantity,
         )?;
         if asked.quantity <= Decimal::ZERO {
             return Err(ApiError::invalid_field(

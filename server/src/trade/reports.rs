@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::sales::{SaleFilter, SALE_COLUMNS};
-use super::{count, int, money, paged, rows, select_list, wire_columns};
+use super::{add, count, difference, int, money, paged, rows, select_list, wire_columns};
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
@@ -52,14 +52,14 @@ struct SaleFigures {
 }
 
 impl Totals {
-    fn add(&mut self, sale: &SaleFigures) {
+    fn add(&mut self, sale: &SaleFigures) -> ApiResult<()> {
         self.count += 1;
-        self.total_amount += sale.total_amount;
-        self.vat_amount += sale.vat_amount;
-        self.discount_amount += sale.discount_amount;
-        self.paid_amount += sale.paid_amount;
-        self.due_amount += sale.due_amount;
-        self.profit += sale.profit;
+        add(&mut self.total_amount, sale.total_amount)?;
+        add(&mut self.vat_amount, sale.vat_amount)?;
+        add(&mut self.discount_amount, sale.discount_amount)?;
+        add(&mut self.paid_amount, sale.paid_amount)?;
+        add(&mut self.due_amount, sale.due_amount)?;
+        add(&mut self.profit, sale.profit)
     }
 
     fn json(&self) -> ApiResult<Map<String, JsonValue>> {
@@ -143,12 +143,12 @@ async fn figures(
         .collect())
 }
 
-fn totals_of(sales: &[SaleFigures]) -> Totals {
+fn totals_of(sales: &[SaleFigures]) -> ApiResult<Totals> {
     let mut totals = Totals::default();
     for sale in sales {
-        totals.add(sale);
+        totals.add(sale)?;
     }
-    totals
+    Ok(totals)
 }
 
 /// Sums by a key, in key order, each as `{key_name: key, …totals}`.
@@ -159,7 +159,7 @@ fn grouped<K: Ord + Clone + Into<JsonValue>>(
 ) -> ApiResult<Vec<JsonValue>> {
     let mut groups: BTreeMap<K, Totals> = BTreeMap::new();
     for sale in sales {
-        groups.entry(key(sale)).or_default().add(sale);
+        groups.entry(key(sale)).or_default().add(sale)?;
     }
     groups
         .into_iter()
@@ -206,7 +206,7 @@ pub async fn sales(
     );
     let data = rows(exec.as_mut(), &sql, &args, &wire_columns(SALE_COLUMNS)).await?;
     let mut body = paged("Sales report", data, &page, total);
-    body["totals"] = JsonValue::Object(returns.net_of(&totals_of(&all))?);
+    body["totals"] = JsonValue::Object(returns.net_of(&totals_of(&all)?)?);
     Ok(Json(body))
 }
 
@@ -226,16 +226,19 @@ impl Returned {
         let mut out = totals.json()?;
         out.insert(
             "vat_amount".into(),
-            money(totals.vat_amount - self.vat_amount)?,
+            money(difference(totals.vat_amount, self.vat_amount)?)?,
         );
-        out.insert("profit".into(), money(totals.profit - self.profit)?);
+        out.insert(
+            "profit".into(),
+            money(difference(totals.profit, self.profit)?)?,
+        );
         out.insert("returns_count".into(), json!(self.count));
         out.insert("returns_amount".into(), money(self.refunded)?);
         out.insert("returns_vat_amount".into(), money(self.vat_amount)?);
         out.insert("returns_profit".into(), money(self.profit)?);
         out.insert(
             "net_amount".into(),
-            money(totals.total_amount - self.refunded)?,
+            money(difference(totals.total_amount, self.refunded)?)?,
         );
         Ok(out)
     }
@@ -276,16 +279,24 @@ async fn returned(
         if id != last_return {
             last_return = id;
             out.count += 1;
-            out.refunded += dec(&row[1]);
+            add(&mut out.refunded, dec(&row[1]))?;
         }
         let (quantity, of) = (dec(&row[2]), dec(&row[3]));
         if of > Decimal::ZERO {
+            // Stored figures can be anything: when the exact product overflows, the share is
+            // taken the other way round (a returned quantity is at most what was sold).
             let share = |whole: Decimal| {
-                (whole * quantity / of)
+                whole
+                    .checked_mul(quantity)
+                    .and_then(|product| product.checked_div(of))
+                    .unwrap_or_else(|| {
+                        let part = quantity.checked_div(of).unwrap_or(Decimal::ONE);
+                        whole * part.min(Decimal::ONE)
+                    })
                     .round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
             };
-            out.vat_amount += share(dec(&row[4]));
-            out.profit += share(dec(&row[5]));
+            add(&mut out.vat_amount, share(dec(&row[4])))?;
+            add(&mut out.profit, share(dec(&row[5])))?;
         }
     }
     Ok(out)
@@ -335,7 +346,7 @@ pub async fn summary(
         places,
     )
     .await?;
-    let overall = returns.net_of(&totals_of(&sales))?;
+    let overall = returns.net_of(&totals_of(&sales)?)?;
     Ok(Json(json!({
         "message": "Sales summary",
         "data": {

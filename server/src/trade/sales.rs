@@ -584,13 +584,16 @@ pub async fn show_return(
 }
 
 /// A partial return by line and quantity, under the rule every path shares: never more than
-/// was sold less what earlier returns (synced ones included) took back.
+/// was sold less what earlier returns (synced ones included) took back, and a refund never
+/// above what is left of the sale. Returns are a manager's (at the till a cashier needs a
+/// manager's PIN for one); a named `authorised_by` must be a manager of the business.
 #[utoipa::path(post, path = "/api/v1/sales-return", tag = "sales", request_body = SaleReturnCreate,
     responses((status = 201, description = "Returned: stock back, refund or due reduced", body = Object),
               (status = 200, description = "Already there (same client reference)", body = Object),
               (status = 401, description = "No valid token", body = ApiErrorBody),
+              (status = 403, description = "Managers only", body = ApiErrorBody),
               (status = 404, description = "The sale is not in this business", body = ApiErrorBody),
-              (status = 422, description = "A field is wrong, or more than is left is asked back", body = ApiErrorBody)),
+              (status = 422, description = "A field is wrong, or more than is left is asked back or refunded", body = ApiErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_return(
     State(state): State<AppState>,
@@ -598,6 +601,7 @@ pub async fn create_return(
     headers: HeaderMap,
     ApiJson(body): ApiJson<JsonValue>,
 ) -> ApiResult<(StatusCode, Json<JsonValue>)> {
+    user.require(Role::Manager, "take a return")?;
     let ctx = context(&state, &user, &headers).await?;
     let op = operation(
         &headers,

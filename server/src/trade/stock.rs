@@ -53,7 +53,7 @@ pub async fn adjust(
     if reason.is_empty() || reason.chars().count() > 255 {
         return Err(ApiError::invalid_field("reason", "1 to 255 characters"));
     }
-    super::bounded("quantity", request.quantity, super::MAX_QUANTITY)?;
+    super::bounded("quantity", request.quantity, super::Bound::Quantity)?;
     if request.quantity.is_zero() {
         return Err(ApiError::invalid_field("quantity", "must not be zero"));
     }
