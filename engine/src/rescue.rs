@@ -11,7 +11,8 @@ use pos_protocol::store_ops::{
 use rusqlite::Connection;
 
 use crate::error::{EngineError, Result};
-use crate::store::time_col;
+use crate::store::{time_col, Store};
+use crate::views::RescueExportView;
 
 /// Operations in these states have not been acknowledged by the server.
 const UNSYNCED: &str = "('queued', 'sent', 'failed', 'conflict')";
@@ -68,6 +69,39 @@ pub fn collect(conn: &Connection, device_id: &str) -> Result<RescueFile> {
         format_version: RESCUE_FORMAT_VERSION,
         sha256: checksum(&content)?,
         content,
+    })
+}
+
+/// `rescue export --from`: the unsynced work of a till database that is not in use, typically
+/// one moved aside as damaged, written to `out`. The file is only read; its own device id goes
+/// into the export, so the server matches the operations to the till that made them.
+pub fn export_from_file(database: &Path, out: &Path) -> Result<RescueExportView> {
+    let conn = Store::open_damaged(database)?;
+    let device_id: String = conn
+        .query_row(
+            "SELECT device_id FROM terminal_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| {
+            EngineError::storage(format!(
+                "{}: the till's identity cannot be read ({e})",
+                database.display()
+            ))
+        })?;
+    let file = collect(&conn, &device_id).map_err(|e| {
+        EngineError::storage(format!(
+            "{}: the unsynced operations cannot be read ({})",
+            database.display(),
+            e.message
+        ))
+    })?;
+    write(&file, out)?;
+    tracing::info!(from = %database.display(), path = %out.display(), operations = file.content.operations.len(), "rescue file written from a database file");
+    Ok(RescueExportView {
+        path: out.to_path_buf(),
+        operations: file.content.operations.len(),
+        sha256: file.sha256,
     })
 }
 
