@@ -2,6 +2,7 @@
 //! file an owner can import on the server under the same exactly-once rules. The token is
 //! never part of it (it is not in the store at all).
 
+use std::io::Write as _;
 use std::path::Path;
 
 use pos_protocol::store_ops::{
@@ -117,8 +118,13 @@ pub fn write(file: &RescueFile, path: &Path) -> Result<()> {
         .file_name()
         .ok_or_else(|| EngineError::invalid(format!("file: '{}' names no file", path.display())))?;
     let partial = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    let written = std::fs::write(&partial, text.as_bytes())
-        .and_then(|()| std::fs::File::open(&partial)?.sync_all())
+    // One handle that writes and flushes: Windows refuses FlushFileBuffers on a handle opened
+    // for reading only.
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
         .and_then(|()| std::fs::rename(&partial, path));
     written.map_err(|e| {
         let _ = std::fs::remove_file(&partial);
