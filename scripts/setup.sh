@@ -8,14 +8,14 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: Tauri's WebKitGTK build files, Xvfb and the WebKit WebDriver for the
 # real-window tests, a Secret Service for the credential store tests, mingw for the
-# Windows compile check.
+# Windows build, Wine to run it and msitools/wixl to build and inspect its installer.
 packages=(
   build-essential pkg-config curl wget file libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick
   chromium chromium-driver
   dbus-x11 gnome-keyring
-  gcc-mingw-w64-x86-64
+  gcc-mingw-w64-x86-64 wine wine64 msitools wixl
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -46,7 +46,7 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   pg_isready -h 127.0.0.1 -p 5432
 fi
 
-# The Windows target for the compile check of the desktop app.
+# The Windows target for the Windows build of the till and the desktop app.
 if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   rustup target add x86_64-pc-windows-gnu
 fi

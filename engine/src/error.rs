@@ -63,6 +63,8 @@ pub enum ErrorCode {
     ManagerRequired,
     /// No cashier (or, where a manager was asked for, no manager) has this PIN.
     WrongPin,
+    /// Another till process (the app or the CLI) is using the data folder.
+    DataFolderInUse,
 }
 
 impl EngineError {

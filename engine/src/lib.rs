@@ -34,6 +34,7 @@ pub mod views;
 
 pub use engine::Engine;
 pub use error::{EngineError, ErrorCode, Result};
+pub use rescue::export_from_file as rescue_export_from_file;
 pub use views::*;
 
 /// This terminal's version, sent as `X-Client-Version`.

@@ -2,6 +2,7 @@
 //! file an owner can import on the server under the same exactly-once rules. The token is
 //! never part of it (it is not in the store at all).
 
+use std::io::Write as _;
 use std::path::Path;
 
 use pos_protocol::store_ops::{
@@ -11,7 +12,8 @@ use pos_protocol::store_ops::{
 use rusqlite::Connection;
 
 use crate::error::{EngineError, Result};
-use crate::store::time_col;
+use crate::store::{time_col, Store};
+use crate::views::RescueExportView;
 
 /// Operations in these states have not been acknowledged by the server.
 const UNSYNCED: &str = "('queued', 'sent', 'failed', 'conflict')";
@@ -71,6 +73,39 @@ pub fn collect(conn: &Connection, device_id: &str) -> Result<RescueFile> {
     })
 }
 
+/// `rescue export --from`: the unsynced work of a till database that is not in use, typically
+/// one moved aside as damaged, written to `out`. The file is only read; its own device id goes
+/// into the export, so the server matches the operations to the till that made them.
+pub fn export_from_file(database: &Path, out: &Path) -> Result<RescueExportView> {
+    let conn = Store::open_damaged(database)?;
+    let device_id: String = conn
+        .query_row(
+            "SELECT device_id FROM terminal_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| {
+            EngineError::storage(format!(
+                "{}: the till's identity cannot be read ({e})",
+                database.display()
+            ))
+        })?;
+    let file = collect(&conn, &device_id).map_err(|e| {
+        EngineError::storage(format!(
+            "{}: the unsynced operations cannot be read ({})",
+            database.display(),
+            e.message
+        ))
+    })?;
+    write(&file, out)?;
+    tracing::info!(from = %database.display(), path = %out.display(), operations = file.content.operations.len(), "rescue file written from a database file");
+    Ok(RescueExportView {
+        path: out.to_path_buf(),
+        operations: file.content.operations.len(),
+        sha256: file.sha256,
+    })
+}
+
 /// Lower-case hex SHA-256 of the canonical JSON of `content`.
 pub fn checksum(content: &RescueContent) -> Result<String> {
     Ok(rescue_checksum(&serde_json::to_value(content)?))
@@ -83,8 +118,13 @@ pub fn write(file: &RescueFile, path: &Path) -> Result<()> {
         .file_name()
         .ok_or_else(|| EngineError::invalid(format!("file: '{}' names no file", path.display())))?;
     let partial = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    let written = std::fs::write(&partial, text.as_bytes())
-        .and_then(|()| std::fs::File::open(&partial)?.sync_all())
+    // One handle that writes and flushes: Windows refuses FlushFileBuffers on a handle opened
+    // for reading only.
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
         .and_then(|()| std::fs::rename(&partial, path));
     written.map_err(|e| {
         let _ = std::fs::remove_file(&partial);

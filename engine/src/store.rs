@@ -18,6 +18,8 @@ mod embedded {
 }
 
 pub const DATABASE_FILE: &str = "pos-terminal.db";
+/// Held locked by the one process using a data folder for as long as it runs.
+pub const LOCK_FILE: &str = "pos-terminal.lock";
 
 /// Compiled statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
@@ -26,6 +28,10 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The data folder's lock, released when the store is dropped or the process ends (even
+    /// killed): SQLite would let two tills share the file, but two tills selling under one
+    /// device id would hand out the same offline invoice numbers.
+    _folder_lock: std::fs::File,
 }
 
 impl Store {
@@ -39,6 +45,7 @@ impl Store {
                 data_dir.display()
             ))
         })?;
+        let folder_lock = lock_folder(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         if path.exists() {
             if let Err(problem) = check_integrity(&path) {
@@ -61,7 +68,25 @@ impl Store {
             path,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            _folder_lock: folder_lock,
         })
+    }
+
+    /// Opens a database file read-only with no integrity check and no migration: a file moved
+    /// aside as damaged can still be read for a rescue export. Nothing is written to it.
+    pub fn open_damaged(path: &Path) -> Result<Connection> {
+        if !path.is_file() {
+            return Err(EngineError::invalid(format!(
+                "from: {} is not a file",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(conn)
     }
 
     pub fn path(&self) -> &Path {
@@ -89,6 +114,34 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock leaves no half transaction behind (it rolled back on
     // drop), so the connection is still good to use.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Takes the data folder's lock (`LockFileEx` on Windows, `flock` elsewhere) or says which
+/// folder another till program is using.
+fn lock_folder(data_dir: &Path) -> Result<std::fs::File> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::storage(format!("cannot open {}: {e}", path.display())))?;
+    // The trait's method, not std's `File::try_lock` (newer than the workspace's Rust).
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(file),
+        Err(fs4::TryLockError::WouldBlock) => Err(EngineError::new(
+            ErrorCode::DataFolderInUse,
+            format!(
+                "another till program (the app or pos-terminal) is using the data folder {}; \
+                 close it first, or give this one another --data-dir",
+                data_dir.display()
+            ),
+        )),
+        Err(fs4::TryLockError::Error(e)) => Err(EngineError::storage(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -249,6 +302,21 @@ mod tests {
             .unwrap();
         assert_eq!(version as usize, embedded::MIGRATIONS.len());
         drop(store);
+        Store::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_second_opening_of_the_folder_is_refused_until_the_first_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert_eq!(err.code, ErrorCode::DataFolderInUse);
+        assert!(
+            err.message.contains("another till program"),
+            "{}",
+            err.message
+        );
+        drop(first);
         Store::open(dir.path()).unwrap();
     }
 

@@ -34,10 +34,11 @@ impl EngineConfig {
         }
     }
 
-    /// The OS's per-user application data folder for the terminal (e.g.
-    /// `%APPDATA%\pos-terminal` on Windows, `~/.local/share/pos-terminal` on Linux).
+    /// The OS's per-user, non-roaming application data folder for the terminal:
+    /// `%LOCALAPPDATA%\pos-terminal` on Windows (a till's database must not travel with a
+    /// roaming profile), `~/.local/share/pos-terminal` on Linux.
     pub fn default_data_dir() -> PathBuf {
-        dirs::data_dir()
+        dirs::data_local_dir()
             .unwrap_or_else(|| PathBuf::from("."))
             .join("pos-terminal")
     }

@@ -16,8 +16,8 @@ use clap::{Parser, Subcommand};
 use pos_engine::{
     CashMovementView, CashierView, CountedCash, Discount, DrawerEvent, Engine, EngineConfig,
     EngineError, ErrorCode, NewCustomer, PaperWidth, PartyRef, PaymentInput, PrintOutcome,
-    PrinterKind, PrinterSettings, RefundInput, ReturnItem, ReturnLineInput, ShiftReport,
-    ShiftReportKind, SyncStatus,
+    PrinterKind, PrinterSettings, RefundInput, RescueExportView, ReturnItem, ReturnLineInput,
+    ShiftReport, ShiftReportKind, SyncStatus,
 };
 use pos_protocol::auth::Role;
 use pos_protocol::store_ops::DenominationCount;
@@ -272,7 +272,13 @@ enum ShiftAction {
 #[derive(Subcommand)]
 enum RescueAction {
     /// Write every unsynced operation to FILE (JSON with a SHA-256 checksum; no secret in it).
-    Export { file: PathBuf },
+    Export {
+        file: PathBuf,
+        /// Read another till database file instead of this data folder's, e.g. one moved aside
+        /// as damaged (`pos-terminal.db.damaged-<time>`); it is only read.
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -379,7 +385,8 @@ async fn main() -> ExitCode {
         .data_dir
         .clone()
         .unwrap_or_else(EngineConfig::default_data_dir);
-    let _log = pos_engine::logging::init(&data_dir).ok().flatten();
+    // Logging is best effort: a till that cannot write its log still sells.
+    let _ = pos_engine::logging::init(&data_dir);
     match run(cli, data_dir).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -405,6 +412,18 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
     timings.backoff_initial_ms = cli.backoff_initial_ms.unwrap_or(timings.backoff_initial_ms);
     timings.backoff_max_ms = cli.backoff_max_ms.unwrap_or(timings.backoff_max_ms);
     timings.page_size = cli.page_size.unwrap_or(timings.page_size);
+    // A rescue from another database file must work whatever state this folder is in.
+    if let Command::Rescue {
+        action: RescueAction::Export {
+            file,
+            from: Some(from),
+        },
+    } = &cli.command
+    {
+        let written = pos_engine::rescue_export_from_file(from, file)?;
+        print_rescue_export(&written, cli.json)?;
+        return Ok(0);
+    }
     let engine = Engine::open(config)?;
     let json = cli.json;
     if let Some(pin) = &cli.manager_pin {
@@ -752,22 +771,27 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
         }
         Command::Cashier { action } => run_cashier(&engine, action, json),
         Command::Rescue {
-            action: RescueAction::Export { file },
+            action: RescueAction::Export { file, .. },
         } => {
             let written = engine.rescue_export(&file)?;
-            if json {
-                print_json(&written)?;
-            } else {
-                out!(
-                    "{} unsynced operation(s) written to {} (sha256 {})",
-                    written.operations,
-                    written.path.display(),
-                    written.sha256
-                );
-            }
+            print_rescue_export(&written, json)?;
             Ok(0)
         }
     }
+}
+
+fn print_rescue_export(written: &RescueExportView, json: bool) -> Result<(), EngineError> {
+    if json {
+        print_json(written)?;
+    } else {
+        out!(
+            "{} unsynced operation(s) written to {} (sha256 {})",
+            written.operations,
+            written.path.display(),
+            written.sha256
+        );
+    }
+    Ok(())
 }
 
 fn run_shift(engine: &Engine, action: ShiftAction, json: bool) -> Result<u8, EngineError> {
