@@ -63,6 +63,8 @@ pub enum ErrorCode {
     ManagerRequired,
     /// No cashier (or, where a manager was asked for, no manager) has this PIN.
     WrongPin,
+    /// PIN entry on this till is locked after too many wrong PINs; the message says until when.
+    PinLocked,
 }
 
 impl EngineError {
