@@ -1,14 +1,13 @@
 -- Version 11: PIN verifiers are kept only sealed for this till (pos_protocol::pin), and PIN
 -- entry locks after repeated wrong tries.
 --
--- The Argon2 hashes kept so far go, overwritten rather than left in free pages: a copy of this
--- file must not be enough to guess a PIN. People get their PINs back sealed with the next
--- download after a manager or owner signs in on this till (which registers its PIN key).
-PRAGMA secure_delete = ON;
+-- The Argon2 hashes kept so far go, overwritten in place first rather than left in free pages:
+-- a copy of this file must not be enough to guess a PIN. People get their PINs back sealed with
+-- the next download after a manager or owner signs in on this till (which registers its key).
 UPDATE terminal_state SET active_cashier_id = NULL, registered_at = NULL;
+UPDATE cashiers SET pin_hash = printf('%.*c', length(pin_hash), 'x');
 DELETE FROM cashiers;
 ALTER TABLE cashiers DROP COLUMN pin_hash;
-PRAGMA secure_delete = OFF;
 
 -- The verifier sealed for this till, and what it is bound to (business, person's version;
 -- 0 for a PIN set at this till).

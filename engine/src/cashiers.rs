@@ -356,7 +356,8 @@ fn locked(until: &DateTime<Utc>, now: &DateTime<Utc>) -> EngineError {
     EngineError::new(
         ErrorCode::PinLocked,
         format!(
-            "PIN entry is locked after {MAX_WRONG_PINS} wrong PINs: try again in {minutes}              minute(s), at {} UTC, or have a manager or owner sign in on this till",
+            "PIN entry is locked after {MAX_WRONG_PINS} wrong PINs: try again in {minutes} \
+             minute(s), at {} UTC, or have a manager or owner sign in on this till",
             until.format("%H:%M:%S")
         ),
     )
