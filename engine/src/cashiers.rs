@@ -1,12 +1,29 @@
-//! Cashiers on a shared till: PINs (Argon2 hashes, never the PIN), switching who works the till,
-//! and the manager's authorisation of what a cashier may not do alone.
+//! Cashiers on a shared till: PINs (sealed Argon2 verifiers, never the PIN), switching who
+//! works the till, the manager's authorisation of what a cashier may not do alone, and the lock
+//! on PIN entry after wrong tries.
 //!
 //! PINs come from the server: an owner or manager sets them in the back office
-//! (`/api/v1/users`, field `pin`), and every till of the business mirrors each user's name, role
-//! and PIN hash through sync (`cashiers` in `full` and `changes`), so switching and authorising
-//! work offline. A PIN can also be set at the till (`cashier set-pin`); the server's PIN for the
-//! same person replaces it when it arrives. A user deactivated or deleted on the server, or whose
-//! server PIN was removed, can no longer switch in (and is switched out if working the till).
+//! (`/api/v1/users`, field `pin`), and every till of the business mirrors each user's name and
+//! role through sync (`cashiers` in `full` and `changes`), with the PIN's verifier sealed for
+//! this till alone (`pos_protocol::pin`): it opens only with this device's PIN key, which lives
+//! in the OS credential store, never in the SQLite file. So switching and authorising work
+//! offline, while a copy of the file (or a token used without the till) gives nothing to guess
+//! at. A PIN can also be set at the till (`cashier set-pin`), sealed the same way; the server's
+//! PIN for the same person replaces it when it arrives. A user deactivated or deleted on the
+//! server, or whose server PIN was removed, can no longer switch in (and is switched out if
+//! working the till).
+//!
+//! Who a PIN belongs to: the PIN is checked against every person on the till, each by the PIN
+//! rule of their role (so a manager's PIN shorter than 6 digits, set before that rule, no longer
+//! opens anything until it is reset). Nobody is told that someone else has the same PIN when
+//! setting one; if two people on the till share a PIN, switching with it is refused and says
+//! so, and a manager gives one of them another.
+//!
+//! Wrong PINs: after [`MAX_WRONG_PINS`] wrong PINs in a row at this till (switching and
+//! authorising alike, whoever types them), PIN entry is locked for [`LOCK_MINUTES`] minutes,
+//! doubling with each further wrong PIN up to an hour. The count and the lock are in the
+//! SQLite file, so restarting the till does not lift them; a right PIN resets the count, and a
+//! manager or owner signing in online lifts the lock.
 //!
 //! The rule: when the person working the till is a cashier, a return, a pay-out, a no-sale
 //! drawer opening and a discount above the business's `max_cashier_discount_percent` need a
@@ -18,13 +35,22 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
+use chrono::{DateTime, Utc};
 use pos_protocol::auth::Role;
 use pos_protocol::entities::Cashier;
+use pos_protocol::pin::{self, Binding, DeviceKey};
+use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, ErrorCode, Result};
-use crate::store::time_text;
+use crate::store::{parse_time, time_text};
 use crate::views::CashierView;
+
+/// Wrong PINs in a row after which PIN entry locks.
+pub const MAX_WRONG_PINS: i64 = 5;
+/// How long the first lock lasts; each further wrong PIN doubles it, up to [`MAX_LOCK_MINUTES`].
+pub const LOCK_MINUTES: i64 = 5;
+pub const MAX_LOCK_MINUTES: i64 = 60;
 
 /// Who works the till: the one switched in by PIN, else the signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +65,12 @@ pub struct Acting {
 pub struct Approval {
     pub manager_id: i64,
     pub manager_name: String,
+}
+
+/// What opens the verifiers sealed for this till.
+pub struct TillKey<'a> {
+    pub key: &'a DeviceKey,
+    pub device_id: &'a str,
 }
 
 fn role_text(role: Role) -> &'static str {
@@ -57,13 +89,9 @@ pub fn is_manager(role: Role) -> bool {
     matches!(role, Role::Manager | Role::Owner)
 }
 
-/// 4 to 6 digits.
-pub fn check_pin(pin: &str) -> Result<()> {
-    if (4..=6).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(EngineError::invalid("pin: 4 to 6 digits"))
-    }
+/// A PIN for a person of `role`, by the one rule of `pos_protocol::pin`.
+pub fn check_pin(pin: &str, role: Role) -> Result<()> {
+    pin::check(pin, role).map_err(|problem| EngineError::invalid(format!("pin: {problem}")))
 }
 
 fn hash_pin(pin: &str) -> Result<String> {
@@ -85,12 +113,34 @@ fn pin_matches(pin: &str, hash: &str) -> bool {
 
 struct Row {
     view: CashierView,
-    pin_hash: String,
+    business_id: i64,
+    pin_version: i64,
+    pin_sealed: String,
+}
+
+impl Row {
+    /// Whether `pin` is this person's: it fits their role's rule and matches the verifier,
+    /// opened in memory only.
+    fn has_pin(&self, pin: &str, till: &TillKey<'_>) -> bool {
+        if pin::check(pin, self.view.role).is_err() {
+            return false;
+        }
+        let binding = Binding {
+            business_id: self.business_id,
+            user_id: self.view.user_id,
+            device_id: till.device_id,
+            version: self.pin_version,
+        };
+        pin::open(till.key, &binding, &self.pin_sealed)
+            .is_some_and(|verifier| pin_matches(pin, &verifier))
+    }
 }
 
 fn rows(conn: &Connection) -> Result<Vec<Row>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT user_id, name, role, pin_hash FROM cashiers ORDER BY name")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, name, role, business_id, pin_version, pin_sealed FROM cashiers
+         ORDER BY name",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(Row {
             view: CashierView {
@@ -98,7 +148,9 @@ fn rows(conn: &Connection) -> Result<Vec<Row>> {
                 name: r.get(1)?,
                 role: role_of(&r.get::<_, String>(2)?),
             },
-            pin_hash: r.get(3)?,
+            business_id: r.get(3)?,
+            pin_version: r.get(4)?,
+            pin_sealed: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -108,46 +160,73 @@ pub fn list(conn: &Connection) -> Result<Vec<CashierView>> {
     Ok(rows(conn)?.into_iter().map(|r| r.view).collect())
 }
 
-/// The cashier whose PIN this is (PINs are unique on a till).
-pub fn find_by_pin(conn: &Connection, pin: &str) -> Result<Option<CashierView>> {
-    check_pin(pin)?;
+/// Everyone on this till whose PIN this is, among the roles `wanted` accepts.
+pub fn with_pin(
+    conn: &Connection,
+    till: &TillKey<'_>,
+    pin: &str,
+    wanted: impl Fn(Role) -> bool,
+) -> Result<Vec<CashierView>> {
+    if !pin::plausible(pin) {
+        return Err(EngineError::invalid(format!(
+            "pin: {} to {} digits",
+            pin::CASHIER_MIN_DIGITS,
+            pin::MANAGER_MAX_DIGITS
+        )));
+    }
     Ok(rows(conn)?
         .into_iter()
-        .find(|r| pin_matches(pin, &r.pin_hash))
-        .map(|r| r.view))
+        .filter(|r| wanted(r.view.role) && r.has_pin(pin, till))
+        .map(|r| r.view)
+        .collect())
 }
 
-/// Sets (or replaces) a person's PIN. Refused when another person already has the same PIN,
-/// since a PIN alone says who is switching in.
+fn terminal_business(tx: &Connection) -> Result<i64> {
+    Ok(tx
+        .query_row(
+            "SELECT COALESCE(business_id, 0) FROM terminal_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Sets (or replaces) a person's PIN, sealed for this till. Not compared with other people's
+/// PINs (see the module notes).
 pub fn set_pin(
     tx: &Connection,
+    till: &TillKey<'_>,
     who: &CashierView,
     pin: &str,
-    now: &chrono::DateTime<chrono::Utc>,
+    now: &DateTime<Utc>,
 ) -> Result<CashierView> {
-    check_pin(pin)?;
+    check_pin(pin, who.role)?;
     let name = who.name.trim();
     if name.is_empty() {
         return Err(EngineError::invalid("name: who this PIN belongs to"));
     }
-    if rows(tx)?
-        .iter()
-        .any(|r| r.view.user_id != who.user_id && pin_matches(pin, &r.pin_hash))
-    {
-        return Err(EngineError::invalid(
-            "pin: another person on this till has it; choose another",
-        ));
-    }
+    let business_id = terminal_business(tx)?;
+    let binding = Binding {
+        business_id,
+        user_id: who.user_id,
+        device_id: till.device_id,
+        version: 0,
+    };
+    let sealed = pin::seal(till.key, &binding, &hash_pin(pin)?);
     tx.execute(
-        "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at, from_server)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0)
+        "INSERT INTO cashiers (user_id, name, role, pin_sealed, business_id, pin_version,
+           updated_at, from_server)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0)
          ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role,
-           pin_hash = excluded.pin_hash, updated_at = excluded.updated_at, from_server = 0",
+           pin_sealed = excluded.pin_sealed, business_id = excluded.business_id,
+           pin_version = 0, updated_at = excluded.updated_at, from_server = 0",
         params![
             who.user_id,
             name,
             role_text(who.role),
-            hash_pin(pin)?,
+            sealed,
+            business_id,
             time_text(now)
         ],
     )?;
@@ -158,27 +237,32 @@ pub fn set_pin(
     })
 }
 
-/// Keeps the server's view of one user (see the module notes): an active user with a PIN is
-/// mirrored with the server's name, role and PIN hash; without a PIN on the server, a PIN set at
-/// this till stays under the server's name and role; a deactivated or deleted user is removed.
+/// Keeps the server's view of one user (see the module notes): an active user with a PIN
+/// sealed for this till is mirrored with the server's name, role and sealed verifier; without
+/// one, a PIN set at this till stays under the server's name and role; a deactivated or deleted
+/// user is removed.
 pub fn mirror(tx: &Connection, user: &Cashier) -> Result<()> {
     if !user.is_active || user.deleted_at.is_some() {
         return forget(tx, user.id);
     }
-    match &user.pin_hash {
-        Some(pin_hash) => {
+    match &user.pin_sealed {
+        Some(pin_sealed) => {
             tx.prepare_cached(
-                "INSERT INTO cashiers (user_id, name, role, pin_hash, updated_at, from_server)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                "INSERT INTO cashiers (user_id, name, role, pin_sealed, business_id, pin_version,
+                   updated_at, from_server)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
                  ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                   pin_hash = excluded.pin_hash, updated_at = excluded.updated_at,
+                   pin_sealed = excluded.pin_sealed, business_id = excluded.business_id,
+                   pin_version = excluded.pin_version, updated_at = excluded.updated_at,
                    from_server = 1",
             )?
             .execute(params![
                 user.id,
                 user.name,
                 role_text(user.role),
-                pin_hash,
+                pin_sealed,
+                user.business_id,
+                user.version,
                 time_text(&user.updated_at)
             ])?;
         }
@@ -254,6 +338,69 @@ pub fn switch_to(tx: &Connection, user_id: Option<i64>) -> Result<()> {
     Ok(())
 }
 
+/// Refused while PIN entry is locked, saying until when and for how long.
+pub fn ensure_unlocked(conn: &Connection, now: &DateTime<Utc>) -> Result<()> {
+    let locked_until: Option<String> = conn
+        .prepare_cached("SELECT pin_locked_until FROM terminal_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .flatten();
+    match locked_until.as_deref().map(parse_time).transpose()? {
+        Some(until) if until > *now => Err(locked(&until, now)),
+        _ => Ok(()),
+    }
+}
+
+fn locked(until: &DateTime<Utc>, now: &DateTime<Utc>) -> EngineError {
+    let minutes = ((*until - *now).num_seconds() + 59).div_euclid(60);
+    EngineError::new(
+        ErrorCode::PinLocked,
+        format!(
+            "PIN entry is locked after {MAX_WRONG_PINS} wrong PINs: try again in {minutes} \
+             minute(s), at {} UTC, or have a manager or owner sign in on this till",
+            until.format("%H:%M:%S")
+        ),
+    )
+}
+
+/// Counts a wrong PIN and answers the error to show: how many tries are left, or, from the
+/// [`MAX_WRONG_PINS`]th wrong PIN in a row, the lock and how long it lasts.
+pub fn wrong_pin(tx: &Connection, now: &DateTime<Utc>, message: &str) -> Result<EngineError> {
+    let failures: i64 = tx.query_row(
+        "UPDATE terminal_state SET pin_failures = pin_failures + 1 WHERE id = 1
+         RETURNING pin_failures",
+        [],
+        |r| r.get(0),
+    )?;
+    if failures < MAX_WRONG_PINS {
+        let left = MAX_WRONG_PINS - failures;
+        return Ok(EngineError::new(
+            ErrorCode::WrongPin,
+            format!("{message} ({left} more wrong PIN(s) lock PIN entry)"),
+        ));
+    }
+    let doublings = u32::try_from(failures - MAX_WRONG_PINS)
+        .unwrap_or(u32::MAX)
+        .min(4);
+    let minutes = (LOCK_MINUTES << doublings).min(MAX_LOCK_MINUTES);
+    let until = *now + chrono::Duration::minutes(minutes);
+    tx.execute(
+        "UPDATE terminal_state SET pin_locked_until = ?1 WHERE id = 1",
+        [time_text(&until)],
+    )?;
+    Ok(locked(&until, now))
+}
+
+/// A right PIN, or a manager's or owner's online sign-in: the count of wrong PINs starts again
+/// and any lock is lifted.
+pub fn reset_wrong_pins(tx: &Connection) -> Result<()> {
+    tx.execute(
+        "UPDATE terminal_state SET pin_failures = 0, pin_locked_until = NULL WHERE id = 1",
+        [],
+    )?;
+    Ok(())
+}
+
 fn any_manager_pin(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached(
@@ -300,16 +447,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pins_are_four_to_six_digits() {
-        for good in ["1234", "12345", "000000"] {
-            assert!(check_pin(good).is_ok(), "{good}");
-        }
-        for bad in ["123", "1234567", "12a4", " 1234", ""] {
-            assert_eq!(
-                check_pin(bad).unwrap_err().code,
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
+    fn the_till_applies_the_protocols_pin_rule() {
+        assert!(check_pin("1234", Role::Cashier).is_ok());
+        assert!(check_pin("123456", Role::Manager).is_ok());
+        for (bad, role) in [
+            ("1234", Role::Manager),
+            ("12345", Role::Owner),
+            ("12a4", Role::Cashier),
+        ] {
+            let refused = check_pin(bad, role).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::InvalidInput, "{bad}");
+            assert!(refused.message.starts_with("pin:"), "{}", refused.message);
         }
     }
 

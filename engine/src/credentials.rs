@@ -1,5 +1,5 @@
-//! Secrets of the terminal: the API token (and a copy of the device id) in the OS credential
-//! store through `keyring` (Windows Credential Manager, macOS Keychain, Secret Service or the
+//! Secrets of the terminal: the API token, the device's PIN key (which opens the staff's PIN
+//! verifiers sealed for this till) and a copy of the device id, in the OS credential store through `keyring` (Windows Credential Manager, macOS Keychain, Secret Service or the
 //! kernel keyring on Linux). Never in SQLite, never in the logs.
 //!
 //! Fallback for machines without a credential store (a headless box, a container): set
@@ -109,6 +109,27 @@ impl CredentialStore {
 /// The account name of a device's API token.
 pub fn token_account(device_id: &str) -> String {
     format!("token:{device_id}")
+}
+
+/// The account name of a device's PIN key (see `pos_protocol::pin`).
+pub fn pin_key_account(device_id: &str) -> String {
+    format!("pin-key:{device_id}")
+}
+
+/// The device's PIN key, made on first use: 256 random bits that never leave this machine
+/// except once to the server, when a manager or owner registers the till.
+pub fn pin_key(store: &CredentialStore, device_id: &str) -> Result<pos_protocol::pin::DeviceKey> {
+    use pos_protocol::pin::DeviceKey;
+    let account = pin_key_account(device_id);
+    if let Some(key) = store
+        .get(&account)?
+        .and_then(|text| DeviceKey::from_text(text.expose()))
+    {
+        return Ok(key);
+    }
+    let key = DeviceKey::generate();
+    store.set(&account, &Secret::new(key.to_text()))?;
+    Ok(key)
 }
 
 /// The account name of the device id kept for a data folder (so a reinstall that keeps the

@@ -323,6 +323,10 @@ impl Engine {
                     [],
                 )?;
             }
+            // A manager's or owner's online sign-in lifts a lock on PIN entry.
+            if cashiers::is_manager(record.user.role) {
+                cashiers::reset_wrong_pins(tx)?;
+            }
             // Register again after every sign-in: the server learns the current name, OS and
             // version, and tells the last offline number it has seen.
             tx.execute(
@@ -947,8 +951,14 @@ impl Engine {
         self.inner.store.read(cashiers::list)
     }
 
-    /// Sets a person's 4–6 digit PIN on this till. A manager or owner working the till sets
-    /// anyone's; anybody may set their own (with their own role).
+    /// This till's PIN key, from the OS credential store (made on first use).
+    pub(crate) fn pin_key(&self) -> Result<pos_protocol::pin::DeviceKey> {
+        crate::credentials::pin_key(&self.inner.credentials, &self.inner.device_id)
+    }
+
+    /// Sets a person's PIN on this till (4–6 digits for a cashier, 6–12 for a manager or
+    /// owner). A manager or owner working the till sets anyone's; anybody may set their own
+    /// (with their own role).
     pub fn cashier_set_pin(&self, who: CashierView, pin: &str) -> Result<CashierView> {
         let acting = self.acting()?;
         let own = who.user_id == acting.id && who.role == acting.role;
@@ -959,26 +969,65 @@ impl Engine {
             ));
         }
         let now = pos_protocol::time::now();
+        let key = self.pin_key()?;
+        let till = cashiers::TillKey {
+            key: &key,
+            device_id: &self.inner.device_id,
+        };
         let view = self
             .inner
             .store
-            .write(|tx| cashiers::set_pin(tx, &who, pin, &now))?;
+            .write(|tx| cashiers::set_pin(tx, &till, &who, pin, &now))?;
         tracing::info!(user = view.user_id, by = acting.id, "PIN set");
         Ok(view)
+    }
+
+    /// The one person on this till, among the roles `wanted` accepts, whose PIN this is.
+    /// Refused while PIN entry is locked; a wrong PIN is counted (see `cashiers`).
+    fn person_with_pin(
+        &self,
+        pin: &str,
+        wanted: impl Fn(pos_protocol::auth::Role) -> bool,
+        wrong: &str,
+    ) -> Result<CashierView> {
+        self.seller_session()?;
+        let now = pos_protocol::time::now();
+        self.inner
+            .store
+            .read(|c| cashiers::ensure_unlocked(c, &now))?;
+        let key = self.pin_key()?;
+        let till = cashiers::TillKey {
+            key: &key,
+            device_id: &self.inner.device_id,
+        };
+        let mut found = self
+            .inner
+            .store
+            .read(|c| cashiers::with_pin(c, &till, pin, wanted))?;
+        if found.is_empty() {
+            return Err(self
+                .inner
+                .store
+                .write(|tx| cashiers::wrong_pin(tx, &now, wrong))?);
+        }
+        self.inner
+            .store
+            .write(|tx| cashiers::reset_wrong_pins(tx))?;
+        if found.len() > 1 {
+            return Err(EngineError::invalid(
+                "pin: more than one person on this till has this PIN; a manager must give one \
+                 of them another in the back office",
+            ));
+        }
+        Ok(found.remove(0))
     }
 
     /// Switches the till to the person with this PIN, offline. What follows is recorded under
     /// them; a manager's PIN given earlier is dropped.
     pub fn cashier_switch(&self, pin: &str) -> Result<CashierView> {
-        self.seller_session()?;
-        let found = self.inner.store.read(|c| cashiers::find_by_pin(c, pin))?;
-        let Some(cashier) = found else {
-            tracing::warn!("cashier switch refused: unknown PIN");
-            return Err(EngineError::new(
-                ErrorCode::WrongPin,
-                "pin: nobody on this till has it",
-            ));
-        };
+        let cashier = self
+            .person_with_pin(pin, |_| true, "pin: nobody on this till has it")
+            .inspect_err(|_| tracing::warn!("cashier switch refused"))?;
         self.inner
             .store
             .write(|tx| cashiers::switch_to(tx, Some(cashier.user_id)))?;
@@ -998,15 +1047,13 @@ impl Engine {
     /// pay-out, a no-sale drawer opening or a discount above the business's limit. Recorded as
     /// that operation's `authorised_by`.
     pub fn manager_authorise(&self, pin: &str) -> Result<CashierView> {
-        self.seller_session()?;
-        let found = self.inner.store.read(|c| cashiers::find_by_pin(c, pin))?;
-        let Some(manager) = found.filter(|c| cashiers::is_manager(c.role)) else {
-            tracing::warn!("manager authorisation refused: not a manager's PIN");
-            return Err(EngineError::new(
-                ErrorCode::WrongPin,
+        let manager = self
+            .person_with_pin(
+                pin,
+                cashiers::is_manager,
                 "pin: not a manager's PIN on this till",
-            ));
-        };
+            )
+            .inspect_err(|_| tracing::warn!("manager authorisation refused"))?;
         *self.lock_approval() = Some(Approval {
             manager_id: manager.user_id,
             manager_name: manager.name.clone(),

@@ -65,6 +65,8 @@ pub enum ErrorCode {
     WrongPin,
     /// Another till process (the app or the CLI) is using the data folder.
     DataFolderInUse,
+    /// PIN entry on this till is locked after too many wrong PINs; the message says until when.
+    PinLocked,
 }
 
 impl EngineError {

@@ -1,6 +1,7 @@
 //! Cashiers on a shared till, on a real SQLite file: PIN switching offline, every operation
 //! recorded under who did it, and a manager's PIN authorising returns, pay-outs, no-sale
-//! drawer openings and large discounts. Run under `engine/scripts/with-keyring.sh`.
+//! drawer openings and large discounts; PINs sealed for this till, so its SQLite file holds no
+//! verifier. Run under `engine/scripts/with-keyring.sh`.
 
 mod common;
 
@@ -11,6 +12,7 @@ use pos_engine::{
 };
 use pos_protocol::auth::Role;
 use pos_protocol::entities::Cashier;
+use pos_protocol::pin;
 use pos_protocol::sync::{ChangeSet, ChangesData, ChangesResponse};
 use rusqlite::Connection;
 
@@ -34,7 +36,7 @@ fn till(dir: &std::path::Path) -> Engine {
         .unwrap();
     for (user_id, name, role, pin) in [
         (SAM, "Sam", Role::Cashier, "1111"),
-        (MORGAN, "Morgan", Role::Manager, "9999"),
+        (MORGAN, "Morgan", Role::Manager, "999999"),
     ] {
         engine
             .cashier_set_pin(
@@ -131,7 +133,7 @@ fn a_cashier_switched_in_by_pin_records_what_they_do_and_needs_a_manager_for_the
         engine.manager_authorise("1111").unwrap_err().code,
         ErrorCode::WrongPin
     );
-    assert_eq!(engine.manager_authorise("9999").unwrap().user_id, MORGAN);
+    assert_eq!(engine.manager_authorise("999999").unwrap().user_id, MORGAN);
     let returned = engine
         .return_sale(&sale.offline_invoice_no, one("COLA0"), RefundInput::Cash)
         .unwrap();
@@ -158,13 +160,13 @@ fn a_cashier_switched_in_by_pin_records_what_they_do_and_needs_a_manager_for_the
             .code,
         ErrorCode::ManagerRequired
     );
-    engine.manager_authorise("9999").unwrap();
+    engine.manager_authorise("999999").unwrap();
     engine.shift_pay_out(d("5.00"), "window cleaner").unwrap();
     assert_eq!(
         last_payload(&database, "cash_movement")["authorised_by"],
         MORGAN
     );
-    engine.manager_authorise("9999").unwrap();
+    engine.manager_authorise("999999").unwrap();
     engine.shift_drawer_open("customer wants change").unwrap();
     let drawer = last_payload(&database, "cash_movement");
     assert_eq!(
@@ -177,7 +179,7 @@ fn a_cashier_switched_in_by_pin_records_what_they_do_and_needs_a_manager_for_the
     );
 
     // A manager switched in authorises their own.
-    engine.cashier_switch("9999").unwrap();
+    engine.cashier_switch("999999").unwrap();
     engine.shift_pay_out(d("1.00"), "stamps").unwrap();
     let own = last_payload(&database, "cash_movement");
     assert_eq!(
@@ -212,7 +214,7 @@ fn a_discount_above_the_limit_needs_a_manager_and_records_who_allowed_it() {
     assert_eq!(refused.code, ErrorCode::ManagerRequired);
     assert!(refused.message.contains("10%"), "{}", refused.message);
     assert_eq!(engine.cart().unwrap().lines.len(), 1);
-    engine.manager_authorise("9999").unwrap();
+    engine.manager_authorise("999999").unwrap();
     let sale = engine.complete_sale(cash("3.59")).unwrap();
     let payload = last_payload(&database, "sale");
     assert_eq!(payload["meta"]["discount_authorised_by"], MORGAN);
@@ -229,47 +231,49 @@ fn a_discount_above_the_limit_needs_a_manager_and_records_who_allowed_it() {
 }
 
 #[test]
-fn pins_are_unique_hashed_kept_across_restarts_and_set_only_by_a_manager() {
+fn pins_are_sealed_never_compared_kept_across_restarts_and_set_only_by_a_manager() {
     let dir = tempfile::tempdir().unwrap();
     let engine = till(dir.path());
     let database = engine.database_path();
-
-    let taken = engine
-        .cashier_set_pin(
+    let alex = |pin: &str| {
+        engine.cashier_set_pin(
             CashierView {
                 user_id: 10,
                 name: "Alex".into(),
                 role: Role::Cashier,
             },
-            "9999",
+            pin,
         )
-        .unwrap_err();
-    assert_eq!(taken.code, ErrorCode::InvalidInput);
-    assert!(taken.message.starts_with("pin"), "{}", taken.message);
-    let short = engine
-        .cashier_set_pin(
-            CashierView {
-                user_id: 10,
-                name: "Alex".into(),
-                role: Role::Cashier,
-            },
-            "12",
-        )
-        .unwrap_err();
-    assert_eq!(short.code, ErrorCode::InvalidInput);
+    };
 
+    // Setting a PIN tells nothing about other people's: Sam's PIN is accepted for Alex too,
+    // and only using it at the till finds that two people share it.
+    alex("1111").unwrap();
+    let shared = engine.cashier_switch("1111").unwrap_err();
+    assert_eq!(shared.code, ErrorCode::InvalidInput);
+    assert!(
+        shared.message.contains("more than one person"),
+        "{}",
+        shared.message
+    );
+    alex("3333").unwrap();
+    assert_eq!(alex("12").unwrap_err().code, ErrorCode::InvalidInput);
+
+    // The file holds sealed verifiers only: no Argon2 string, no PIN.
     let db = Connection::open(&database).unwrap();
-    let hashes: Vec<String> = db
-        .prepare("SELECT pin_hash FROM cashiers ORDER BY user_id")
+    let sealed: Vec<String> = db
+        .prepare("SELECT pin_sealed FROM cashiers ORDER BY user_id")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(hashes.len(), 2);
-    assert!(hashes
+    assert_eq!(sealed.len(), 3);
+    assert!(sealed
         .iter()
-        .all(|h| h.starts_with("$argon2") && !h.contains("1111") && !h.contains("9999")));
+        .all(|h| !h.contains("argon2") && !h.contains("1111") && !h.contains("999999")));
+    drop(db);
+    assert_no_verifier_in(dir.path());
 
     // Sam, switched in, may change only Sam's own PIN, and not make Sam a manager.
     engine.cashier_switch("1111").unwrap();
@@ -306,11 +310,11 @@ fn pins_are_unique_hashed_kept_across_restarts_and_set_only_by_a_manager() {
     );
 
     // The till reopened: still Sam's; the manager's PIN given before is not kept.
-    engine.manager_authorise("9999").unwrap();
+    engine.manager_authorise("999999").unwrap();
     drop(engine);
     let engine = open(dir.path());
     assert_eq!(engine.active_cashier().unwrap().user_id, SAM);
-    assert_eq!(engine.cashiers().unwrap().len(), 2);
+    assert_eq!(engine.cashiers().unwrap().len(), 3);
     engine.shift_open(d("0")).unwrap();
     assert_eq!(
         engine.shift_pay_out(d("1"), "x").unwrap_err().code,
@@ -352,13 +356,36 @@ fn hash(pin: &str) -> String {
         .to_string()
 }
 
-fn server_user(id: i64, name: &str, role: Role, pin: Option<&str>, version: i64) -> Cashier {
+/// A user as the server sends it to this till: the PIN's hash sealed with the till's key.
+fn server_user(
+    engine: &Engine,
+    id: i64,
+    name: &str,
+    role: Role,
+    pin: Option<&str>,
+    version: i64,
+) -> Cashier {
+    let device_id = engine.device().unwrap().id;
+    let key = pos_engine::credentials::pin_key(
+        &pos_engine::credentials::CredentialStore::from_env(
+            engine.database_path().parent().unwrap(),
+        )
+        .unwrap(),
+        &device_id,
+    )
+    .unwrap();
+    let binding = pin::Binding {
+        business_id: 1,
+        user_id: id,
+        device_id: &device_id,
+        version,
+    };
     Cashier {
         id,
         business_id: 1,
         name: name.into(),
         role,
-        pin_hash: pin.map(hash),
+        pin_sealed: pin.map(|pin| pin::seal(&key, &binding, &hash(pin))),
         is_active: true,
         version,
         created_at: at(),
@@ -392,10 +419,11 @@ fn pins_from_the_server_replace_the_tills_and_leave_with_the_person() {
         &engine,
         ChangeSet {
             created: vec![
-                server_user(12, "Rita", Role::Manager, Some("5555"), 1),
-                server_user(13, "Alex", Role::Cashier, None, 1),
+                server_user(&engine, 12, "Rita", Role::Manager, Some("555555"), 1),
+                server_user(&engine, 13, "Alex", Role::Cashier, None, 1),
             ],
             updated: vec![server_user(
+                &engine,
                 SAM,
                 "Sam Smith",
                 Role::Cashier,
@@ -426,7 +454,7 @@ fn pins_from_the_server_replace_the_tills_and_leave_with_the_person() {
         "the till's old PIN for Sam is replaced"
     );
     assert_eq!(engine.cashier_switch("2222").unwrap().name, "Sam Smith");
-    assert_eq!(engine.manager_authorise("5555").unwrap().user_id, 12);
+    assert_eq!(engine.manager_authorise("555555").unwrap().user_id, 12);
     engine.manager_authorisation_cancel();
 
     // Promoted on the server without a PIN there: Morgan keeps the till's PIN with the new role.
@@ -434,20 +462,27 @@ fn pins_from_the_server_replace_the_tills_and_leave_with_the_person() {
         &engine,
         ChangeSet {
             created: vec![],
-            updated: vec![server_user(MORGAN, "Morgan", Role::Cashier, None, 3)],
+            updated: vec![server_user(
+                &engine,
+                MORGAN,
+                "Morgan",
+                Role::Cashier,
+                None,
+                3,
+            )],
             deleted: vec![],
         },
     );
     assert_eq!(
-        engine.manager_authorise("9999").unwrap_err().code,
+        engine.manager_authorise("999999").unwrap_err().code,
         ErrorCode::WrongPin,
         "no longer a manager"
     );
-    assert_eq!(engine.cashier_switch("9999").unwrap().user_id, MORGAN);
+    assert_eq!(engine.cashier_switch("999999").unwrap().user_id, MORGAN);
 
     // Sam, deactivated on the server while working the till, is switched out; Rita deleted.
     engine.cashier_switch("2222").unwrap();
-    let mut gone = server_user(SAM, "Sam Smith", Role::Cashier, Some("2222"), 4);
+    let mut gone = server_user(&engine, SAM, "Sam Smith", Role::Cashier, Some("2222"), 4);
     gone.is_active = false;
     pull(
         &engine,
@@ -458,7 +493,7 @@ fn pins_from_the_server_replace_the_tills_and_leave_with_the_person() {
         },
     );
     assert_eq!(engine.active_cashier().unwrap().user_id, 7);
-    for pin in ["2222", "5555"] {
+    for pin in ["2222", "555555"] {
         assert_eq!(
             engine.cashier_switch(pin).unwrap_err().code,
             ErrorCode::WrongPin

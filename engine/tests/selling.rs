@@ -285,6 +285,7 @@ fn offline_numbers_are_never_reused_and_continue_after_the_server() {
         device_id: device.id.clone(),
         registered_at: at(),
         last_offline_seq: seq,
+        pin_key_accepted: false,
     };
     engine.apply_registration(&registered(10)).unwrap();
     assert_eq!(sell(&engine), format!("OFF-{}-11", device.short_code));

@@ -280,8 +280,10 @@ pub struct Party {
 }
 
 /// A person of the business as terminals mirror them: who may switch in at a till with a PIN,
-/// and whose PIN authorises what a cashier may not do alone. Only the PIN's Argon2 hash travels
-/// (`pin_hash`, null when no PIN is set); a deactivated or deleted user can no longer switch in.
+/// and whose PIN authorises what a cashier may not do alone. The PIN's verifier travels only
+/// sealed for the asking till (`pin_sealed`, see [`crate::pin`]): null when no PIN is set or the
+/// till holds no device key the server accepted; a deactivated or deleted user can no longer
+/// switch in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Cashier {
     pub id: i64,
@@ -289,7 +291,7 @@ pub struct Cashier {
     pub name: String,
     pub role: crate::auth::Role,
     #[serde(default)]
-    pub pin_hash: Option<String>,
+    pub pin_sealed: Option<String>,
     pub is_active: bool,
     pub version: i64,
     #[serde(with = "rfc3339")]

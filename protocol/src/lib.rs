@@ -12,6 +12,7 @@
 //! - [`auth`]: sign-in and token refresh.
 //! - [`sync`]: register, full, changes and batch envelopes and operation payloads.
 //! - [`office`]: staff, business, variants, batches and dashboard figures.
+//! - [`pin`]: the rule for staff PINs and the sealing of a PIN's verifier for one till.
 //! - [`store_ops`]: shift, cash movement and return payloads; the rescue file.
 
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod money;
 pub mod office;
 pub mod page;
+pub mod pin;
 pub mod stock_discrepancy;
 pub mod store_ops;
 pub mod sync;

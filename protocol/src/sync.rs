@@ -40,6 +40,11 @@ pub struct RegisterRequest {
     pub device_name: String,
     pub os: Option<String>,
     pub app_version: Option<String>,
+    /// The till's PIN key (base64 of 32 random bytes, see [`crate::pin::DeviceKey`]). Kept
+    /// only when a manager or owner registers: a cashier's token cannot choose the key that
+    /// PIN verifiers are sealed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -49,6 +54,9 @@ pub struct RegisterData {
     pub registered_at: DateTime<Utc>,
     /// Highest N of the `OFF-{DEVICE}-{N}` numbers received from this device (0 if none).
     pub last_offline_seq: i64,
+    /// The server seals PIN verifiers for this device with the `pin_key` sent.
+    #[serde(default)]
+    pub pin_key_accepted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -174,9 +174,10 @@ pub struct UserInput {
     /// `owner`, `manager` or `cashier` (default `cashier` on create).
     pub role: Option<Role>,
     pub is_active: Option<bool>,
-    /// A till PIN, 4 to 6 digits, unique among the business's active staff: kept only as an
-    /// Argon2 hash, which terminals mirror so the person can switch in (and a manager
-    /// authorise) offline. Never shown again.
+    /// A till PIN: 4 to 6 digits for a cashier, 6 to 12 for a manager or owner
+    /// (`pos_protocol::pin`). Kept only as an Argon2 hash, which reaches a till only sealed for
+    /// that till, so the person can switch in (and a manager authorise) offline. Never shown
+    /// again, and never compared with other people's PINs: two people may share one.
     pub pin: Option<String>,
     /// On update: the version the change is based on (or `X-Entity-Version`).
     pub version: Option<i64>,
@@ -271,53 +272,17 @@ async fn hash(password: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// A till PIN: 4 to 6 digits.
-fn check_pin(pin: Option<String>) -> ApiResult<Option<String>> {
+/// A till PIN for a person of `role`, by the one rule of `pos_protocol::pin`. It is never
+/// compared with anyone else's PIN: an answer "someone has this PIN" would tell the person
+/// setting it another person's PIN (the till copes with two people sharing one).
+fn check_pin(pin: Option<String>, role: Role) -> ApiResult<Option<String>> {
     match pin {
-        Some(pin) if !(4..=6).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) => {
-            Err(ApiError::invalid_field("pin", "must be 4 to 6 digits"))
-        }
-        pin => Ok(pin),
+        Some(pin) => match pos_protocol::pin::check(&pin, role) {
+            Ok(()) => Ok(Some(pin)),
+            Err(problem) => Err(ApiError::invalid_field("pin", problem)),
+        },
+        None => Ok(None),
     }
-}
-
-/// The PIN's hash, refused when another active person of the business has the same PIN: at a
-/// till the PIN alone says who switches in.
-async fn pin_hash(
-    exec: &mut dyn TxExec,
-    business_id: i64,
-    user_id: i64,
-    pin: Option<String>,
-) -> ApiResult<Option<String>> {
-    let Some(pin) = pin else {
-        return Ok(None);
-    };
-    let others: Vec<String> = exec
-        .fetch_all(
-            "SELECT pin_hash FROM users WHERE business_id = $1 AND id <> $2 \
-             AND pin_hash IS NOT NULL AND is_active = $3 AND deleted_at IS NULL",
-            &[int(business_id), int(user_id), Value::Bool(Some(true))],
-            &[Column::Text],
-        )
-        .await?
-        .into_iter()
-        .filter_map(|row| match row.into_iter().next() {
-            Some(Value::Text(Some(hash))) => Some(hash),
-            _ => None,
-        })
-        .collect();
-    crate::auth::argon2_work(move || {
-        if others.iter().any(|hash| password_matches(&pin, hash)) {
-            return Err(ApiError::invalid_field(
-                "pin",
-                "another person of the business has this PIN; choose another",
-            ));
-        }
-        hash_password(&pin).map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map(Some)
 }
 
 /// A manager manages cashiers and managers; only an owner touches owners.
@@ -428,13 +393,12 @@ pub async fn create(
     let role = input.role.unwrap_or(Role::Cashier);
     may_manage(&user, role, Some(role))?;
     let checked = check_fields(input.name, input.email, input.password, true)?;
-    let pin = check_pin(input.pin)?;
+    let pin_hash = hash(check_pin(input.pin, role)?).await?;
     let password_hash = hash(checked.password).await?;
     let now = pos_protocol::time::now();
     let mut tx = SyncTx::new(state.store.begin_write().await?);
     lock_business(tx.exec(), user.business_id).await?;
     taken_check(tx.exec(), checked.email.as_deref(), 0).await?;
-    let pin_hash = pin_hash(tx.exec(), user.business_id, 0, pin).await?;
     let created = tx
         .exec()
         .fetch_all(
@@ -494,7 +458,6 @@ async fn update(
     let expected = expected_version(user, headers, Some(&body))?;
     let input: UserInput = from_value(JsonValue::Object(body))?;
     let checked = check_fields(input.name, input.email, input.password, false)?;
-    let pin = check_pin(input.pin)?;
     let own_email_changes = checked.email.as_deref().is_some_and(|e| e != user.email);
     if id == user.user_id && (own_email_changes || checked.password.is_some()) {
         confirm_current_password(state, user, input.current_password).await?;
@@ -532,7 +495,7 @@ async fn update(
     if checked.email.as_deref() != Some(current.email.as_str()) {
         taken_check(tx.exec(), checked.email.as_deref(), id).await?;
     }
-    let pin_hash = pin_hash(tx.exec(), user.business_id, id, pin).await?;
+    let pin_hash = hash(check_pin(input.pin, role)?).await?;
     let updated = tx
         .exec()
         .fetch_all(

@@ -3,7 +3,7 @@
 //! then synced by the terminal as well, leaves each sale once.
 
 use pos_e2e::fleet::{codes_with_stock, decimal, sign_in_terminals};
-use pos_e2e::harness::{Api, Backend, Database, InProcessServer};
+use pos_e2e::harness::{Api, Backend, Database, InProcessServer, PASSWORD};
 use pos_engine::{CountedCash, PaymentInput, RefundInput, ReturnItem, ReturnLineInput};
 use pos_protocol::Decimal;
 use reqwest::Method;
@@ -12,8 +12,13 @@ use serde_json::Value;
 async fn the_server_agrees_with_the_till(backend: Backend) {
     let database = Database::create(backend).await;
     let server = InProcessServer::start(&database.url).await;
-    let terminals = sign_in_terminals(1, &server.url(), "cashier@demo.test").await;
+    // The manager sets the till up (so the server seals PINs for it), then the cashier signs in.
+    let terminals = sign_in_terminals(1, &server.url(), "manager@demo.test").await;
     let engine = &terminals[0].engine;
+    engine
+        .login(&server.url(), "cashier@demo.test", PASSWORD, None)
+        .await
+        .unwrap();
     let manager = Api::sign_in(&server.url(), "manager@demo.test").await;
     let codes = codes_with_stock(&manager).await;
     // The manager's PIN, set in the back office and mirrored, authorises the cashier's
@@ -33,7 +38,7 @@ async fn the_server_agrees_with_the_till(backend: Backend) {
         .call(
             Method::PATCH,
             &format!("/api/v1/users/{manager_id}"),
-            Some(&serde_json::json!({"pin": "5791", "version": user["data"]["version"]})),
+            Some(&serde_json::json!({"pin": "579135", "version": user["data"]["version"]})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -54,7 +59,7 @@ async fn the_server_agrees_with_the_till(backend: Backend) {
     }
     // One item back from each sale, in cash: three products, three VAT rates.
     for (sale, code) in sales.iter().zip(&codes) {
-        engine.manager_authorise("5791").unwrap();
+        engine.manager_authorise("579135").unwrap();
         engine
             .return_sale(
                 &sale.offline_invoice_no,
@@ -67,7 +72,7 @@ async fn the_server_agrees_with_the_till(backend: Backend) {
             .unwrap();
     }
     engine.shift_pay_in(Decimal::from(20), "change").unwrap();
-    engine.manager_authorise("5791").unwrap();
+    engine.manager_authorise("579135").unwrap();
     engine.shift_pay_out(Decimal::new(350, 2), "milk").unwrap();
     let z = engine
         .shift_close(CountedCash::Total(Decimal::from(150)))

@@ -6,7 +6,7 @@
 //!   manager's authorisation work offline with them.
 
 use pos_e2e::fleet::{codes_with_stock, sign_in_terminals};
-use pos_e2e::harness::{server_settings, Api, Backend, Database, InProcessServer};
+use pos_e2e::harness::{server_settings, Api, Backend, Database, InProcessServer, PASSWORD};
 use pos_engine::{
     ErrorCode, NewCustomer, PaymentInput, RefundInput, ReturnItem, ReturnLineInput, SyncState,
 };
@@ -222,8 +222,13 @@ async fn a_sale_behind_a_rejected_customer_fails_visibly_on_postgres() {
 async fn pins_from_the_back_office_work_at_the_till_offline(backend: Backend) {
     let database = Database::create(backend).await;
     let server = InProcessServer::start(&database.url).await;
-    let terminals = sign_in_terminals(1, &server.url(), "cashier@demo.test").await;
+    // The manager sets the till up, which registers its PIN key; then the cashier signs in.
+    let terminals = sign_in_terminals(1, &server.url(), "manager@demo.test").await;
     let engine = &terminals[0].engine;
+    engine
+        .login(&server.url(), "cashier@demo.test", PASSWORD, None)
+        .await
+        .unwrap();
     let owner = Api::sign_in(&server.url(), "owner@demo.test").await;
     let codes = codes_with_stock(&owner).await;
     let cashier = user_id(&owner, "cashier@demo.test").await;
@@ -256,11 +261,16 @@ async fn pins_from_the_back_office_work_at_the_till_offline(backend: Backend) {
         assert!(body.to_string().contains("pin"), "{body}");
     }
     let (status, body) = set_pin(&owner, manager, "1357").await;
+    assert_eq!(status, 422, "a manager's PIN has 6 digits or more: {body}");
+    let (status, body) = set_pin(&owner, manager, "135790").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["has_pin"], true);
-    assert!(!body.to_string().contains("1357") && body["data"].get("pin_hash").is_none());
-    let (status, body) = set_pin(&owner, cashier, "1357").await;
-    assert_eq!(status, 422, "a PIN someone else has: {body}");
+    assert!(!body.to_string().contains("135790") && body["data"].get("pin_hash").is_none());
+    let (status, body) = set_pin(&owner, cashier, "135790").await;
+    assert_eq!(
+        status, 200,
+        "nobody is told a PIN is someone else's: {body}"
+    );
     let (status, body) = set_pin(&owner, cashier, "2468").await;
     assert_eq!(status, 200, "{body}");
     let stored = database
@@ -276,6 +286,19 @@ async fn pins_from_the_back_office_work_at_the_till_offline(backend: Backend) {
     assert_eq!(role_of(manager), Some(Role::Manager));
     // Only people with a PIN, and only of this business.
     assert_eq!(known.len(), 2, "{known:?}");
+    // The till's data folder holds their verifiers only sealed, never an Argon2 string.
+    let folder = terminals[0].folder.path();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(7).any(|w| w == b"$argon2"),
+                "{} holds a PIN verifier",
+                path.display()
+            );
+        }
+    }
 
     // Offline from here: the server is gone.
     let addr = server.addr;
@@ -291,7 +314,7 @@ async fn pins_from_the_back_office_work_at_the_till_offline(backend: Backend) {
         ErrorCode::WrongPin,
         "a cashier's PIN is no manager's"
     );
-    assert_eq!(engine.manager_authorise("1357").unwrap().user_id, manager);
+    assert_eq!(engine.manager_authorise("135790").unwrap().user_id, manager);
     let returned = engine
         .return_sale(&sale.offline_invoice_no, one(), RefundInput::Cash)
         .unwrap();

@@ -110,7 +110,7 @@ before(async () => {
   const seed = spawnSync(SERVER_BIN, ["--database-url", DATABASE_URL, "seed-demo", "--products", "60"], { encoding: "utf8" });
   assert.equal(seed.status, 0, `seed-demo failed: ${seed.stderr}`);
   await startServer();
-  await giveTheManagerAPin();
+  await giveTheStaffPins();
   await driver.start(APP_BIN, ["--data-dir", join(WORK, "till")]);
 });
 
@@ -142,9 +142,10 @@ test("a shift with a float, a cash sale and its return closes with the expected 
   keepingTheWindowOnFailure("shift", shiftWithReturn));
 
 async function sellAndSync() {
-  // First start: server address, account, till name.
+  // First start: server address, account, till name. The manager sets the till up (so the
+  // server seals the staff's PINs for it), then hands it to the cashier by the cashier's PIN.
   // The webview keeps what earlier runs typed (local storage lives outside the data folder).
-  for (const [name, value] of [["server", serverUrl], ["email", "cashier@demo.test"], ["password", "demo-pass-1"], ["device", "Counter 1"]]) {
+  for (const [name, value] of [["server", serverUrl], ["email", "manager@demo.test"], ["password", "demo-pass-1"], ["device", "Counter 1"]]) {
     await driver.fill(await driver.waitFor(`input[name="${name}"]`), value);
   }
   const device = await driver.execute('return document.querySelector("input[name=device]").value');
@@ -152,6 +153,10 @@ async function sellAndSync() {
   await driver.click(await driver.waitFor('[data-testid="signin"]'));
   await driver.waitFor('[data-testid="search"]', { timeoutMs: 60000 });
   await driver.waitForText('[data-testid="online-state"]', (t) => t === "Online");
+  await driver.click(await driver.waitFor('[data-testid="active-cashier"]'));
+  await driver.type(await driver.waitFor('[data-testid="cashier-pin"]'), CASHIER_PIN);
+  await driver.keys(KEY.Enter);
+  await driver.waitForText('[data-testid="active-cashier"]', (t) => /cashier/i.test(t));
 
   await driver.execute('window.__keys = []; window.addEventListener("keydown", (e) => window.__keys.push([e.key, Math.round(e.timeStamp)]), true)');
   // Scanner: a code typed in a burst plus Enter, with the focus on a button, not the search box.
@@ -256,22 +261,26 @@ async function signInToServer(email) {
   return signIn.data.token;
 }
 
-/** The manager's till PIN, which a cashier's return needs. */
-const MANAGER_PIN = "2468";
+/** The manager's till PIN (6 digits or more), which a cashier's return needs. */
+const MANAGER_PIN = "246800";
+/** The cashier's till PIN, with which they take over the till the manager set up. */
+const CASHIER_PIN = "1357";
 
-/** The owner gives the manager a till PIN in the back office, as a shop does before its first
- * shift; the till mirrors its hash when it signs in. */
-async function giveTheManagerAPin() {
+/** The owner gives the manager and the cashier till PINs in the back office, as a shop does
+ * before its first shift; the till receives them sealed for it once a manager has signed in on it. */
+async function giveTheStaffPins() {
   const token = await signInToServer("owner@demo.test");
   const users = await serverApi("/users?per_page=100", token);
-  const manager = users.data.find((u) => u.email === "manager@demo.test");
-  assert.ok(manager, "the demo business has a manager");
-  const res = await fetch(`${serverUrl}/api/v1/users/${manager.id}`, {
-    method: "PATCH",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ pin: MANAGER_PIN, version: manager.version }),
-  });
-  assert.equal(res.status, 200, `setting the manager's PIN: ${await res.text()}`);
+  for (const [email, pin] of [["manager@demo.test", MANAGER_PIN], ["cashier@demo.test", CASHIER_PIN]]) {
+    const person = users.data.find((u) => u.email === email);
+    assert.ok(person, `the demo business has ${email}`);
+    const res = await fetch(`${serverUrl}/api/v1/users/${person.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ pin, version: person.version }),
+    });
+    assert.equal(res.status, 200, `setting the PIN of ${email}: ${await res.text()}`);
+  }
 }
 
 async function serverApi(path, token) {

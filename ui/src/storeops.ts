@@ -33,10 +33,11 @@ export function needsManager(e: unknown): boolean {
   return e instanceof EngineError && e.code === "manager_required";
 }
 
-/** A PIN as typed: 4 to 6 digits, else null. */
+/** A PIN as typed: digits, else null. How many digits a person's PIN has (by role) is the
+ * engine's rule, and its refusal says it. */
 export function pinFrom(input: string): string | null {
   const pin = input.trim();
-  return /^\d{4,6}$/.test(pin) ? pin : null;
+  return /^\d+$/.test(pin) ? pin : null;
 }
 
 /** "-0.26" → short, "0.26" → over, zero → exact: how the drawer's count compares. */

@@ -435,6 +435,7 @@ async fn bare_full_download(base: &str) -> Result<(Duration, usize)> {
             device_name: "E2E bare download".into(),
             os: None,
             app_version: Some(pos_engine::CLIENT_VERSION.into()),
+            pin_key: None,
         })
         .send()
         .await?

@@ -311,6 +311,7 @@ async fn setup(
                 device_name: format!("Load T{}", plan.index + 1),
                 os: Some(std::env::consts::OS.into()),
                 app_version: Some(pos_engine::CLIENT_VERSION.into()),
+                pin_key: None,
             }),
         )
         .await?;

@@ -210,7 +210,8 @@ enum DrawerAction {
 
 #[derive(Subcommand)]
 enum CashierAction {
-    /// Set a person's 4-6 digit PIN on this till (a manager sets anyone's; a cashier their own).
+    /// Set a person's PIN on this till: 4-6 digits for a cashier, 6-12 for a manager or owner (a
+    /// manager sets anyone's; a cashier their own).
     SetPin {
         /// The person's user id on the server.
         #[arg(long)]

@@ -219,9 +219,13 @@ impl Engine {
         let state = self
             .blocking(|e| e.inner.store.read(terminal_state))
             .await?;
-        if !state.registered {
+        let state = if state.registered {
+            state
+        } else {
             self.register(client, &state.device_name).await?;
-        }
+            self.blocking(|e| e.inner.store.read(terminal_state))
+                .await?
+        };
         if state.sync_token.is_none() {
             // The first time (or after a change of server): the whole catalog first.
             report.full_sync = true;
@@ -243,6 +247,7 @@ impl Engine {
             device_name: device_name.to_string(),
             os: Some(device::os_description()),
             app_version: Some(crate::CLIENT_VERSION.to_string()),
+            pin_key: Some(self.pin_key()?.to_text()),
         };
         let registered = client.register(&request).await?;
         self.blocking(move |engine| engine.apply_registration(&registered))
@@ -253,14 +258,21 @@ impl Engine {
 
     /// Keeps the server's answer to registering this device: offline numbers continue after
     /// the highest one the server has seen from it, so a reinstalled till never reuses one.
+    /// When the server has just accepted this till's PIN key (a manager or owner registered
+    /// it), the catalog downloads again from scratch, so every PIN arrives sealed for it.
     pub fn apply_registration(&self, registered: &pos_protocol::sync::RegisterData) -> Result<()> {
         self.inner.store.write(|tx| {
             tx.execute(
                 "UPDATE terminal_state SET registered_at = ?1, last_offline_seq = ?2,
-                   next_offline_seq = MAX(next_offline_seq, ?2 + 1) WHERE id = 1",
+                   next_offline_seq = MAX(next_offline_seq, ?2 + 1),
+                   sync_token = CASE WHEN ?3 AND NOT pin_key_accepted THEN NULL
+                                     ELSE sync_token END,
+                   pin_key_accepted = ?3
+                 WHERE id = 1",
                 params![
                     time_text(&registered.registered_at),
-                    registered.last_offline_seq
+                    registered.last_offline_seq,
+                    registered.pin_key_accepted
                 ],
             )?;
             Ok(())

@@ -277,3 +277,19 @@ pub fn seeded_as(dir: &std::path::Path, settings: Settings, role: Role) -> Engin
         .unwrap();
     engine
 }
+
+/// No file of the till's data folder (the database, its WAL and journal) holds an Argon2 string,
+/// read as bytes, free pages included.
+pub fn assert_no_verifier_in(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(7).any(|w| w == b"$argon2"),
+                "{} holds an Argon2 verifier",
+                path.display()
+            );
+        }
+    }
+}

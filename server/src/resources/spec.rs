@@ -298,7 +298,8 @@ pub static PARTIES: ResourceSpec = ResourceSpec {
 };
 
 /// The business's people as terminals mirror them (read only through sync; staff are managed
-/// by `users.rs`): name, role and the PIN's Argon2 hash, never the password's.
+/// by `users.rs`): name and role. The PIN's Argon2 hash is read only so that sync can seal it
+/// for the asking till (`sync::seal_pins` takes it out of every record); the password's never.
 pub static CASHIERS: ResourceSpec = ResourceSpec {
     table: "users",
     entity_type: "cashier",

@@ -13,21 +13,23 @@ pub mod cursor;
 pub mod rescue;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use pos_protocol::entities::EntityKind;
 use pos_protocol::error::{ApiErrorBody, ErrorCode};
+use pos_protocol::pin::{self, DeviceKey};
 use pos_protocol::sync::{
     ChangeSet, ChangesData, ChangesResponse, FullData, FullResponse, HealthResponse, RegisterData,
-    RegisterRequest, RegisterResponse, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    RegisterRequest, RegisterResponse, DEFAULT_PAGE_SIZE, DEVICE_ID_HEADER, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
 use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
+use crate::devices;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::resources::spec::{self, ResourceSpec};
@@ -102,6 +104,13 @@ pub async fn register(
     short_text("device_name", Some(device_name), 255)?;
     short_text("os", request.os.as_deref(), 255)?;
     short_text("app_version", request.app_version.as_deref(), 64)?;
+    let pin_key = match request.pin_key.as_deref() {
+        None => None,
+        Some(text) => Some(
+            DeviceKey::from_text(text)
+                .ok_or_else(|| ApiError::invalid_field("pin_key", "must be base64 of 32 bytes"))?,
+        ),
+    };
     let outcome = state
         .store
         .register_device(&NewDevice {
@@ -118,15 +127,31 @@ pub async fn register(
         DeviceRegistration::Registered {
             registered_at,
             last_offline_seq,
-        } => Ok(Json(RegisterResponse {
-            success: true,
-            message: "Device registered".into(),
-            data: RegisterData {
-                device_id: device_id.to_string(),
-                registered_at,
-                last_offline_seq,
-            },
-        })),
+        } => {
+            let pin_key_accepted = match &pin_key {
+                Some(key) => {
+                    devices::offer_pin_key(
+                        state.store.as_ref(),
+                        user.business_id,
+                        device_id,
+                        user.role,
+                        key,
+                    )
+                    .await?
+                }
+                None => false,
+            };
+            Ok(Json(RegisterResponse {
+                success: true,
+                message: "Device registered".into(),
+                data: RegisterData {
+                    device_id: device_id.to_string(),
+                    registered_at,
+                    last_offline_seq,
+                    pin_key_accepted,
+                },
+            }))
+        }
         DeviceRegistration::OtherBusiness => Err(ApiError::new(
             ErrorCode::Conflict,
             "This device id is registered to another business",
@@ -199,6 +224,67 @@ fn put_full(data: &mut FullData, kind: EntityKind, records: Vec<Record>) -> ApiR
     Ok(())
 }
 
+/// The asking till and its PIN key, when it sent `X-Device-ID` of a device of the caller's
+/// business that a manager or owner registered with a key.
+struct PinSeal {
+    device_id: String,
+    key: DeviceKey,
+}
+
+impl PinSeal {
+    /// Looked up only when there are cashier records to send.
+    async fn of_request(
+        state: &AppState,
+        user: &AuthUser,
+        headers: &HeaderMap,
+    ) -> ApiResult<Option<PinSeal>> {
+        let Some(device_id) = headers
+            .get(DEVICE_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|id| valid_device_id(id))
+        else {
+            return Ok(None);
+        };
+        Ok(
+            devices::pin_key(state.store.as_ref(), user.business_id, device_id)
+                .await?
+                .map(|key| PinSeal {
+                    device_id: device_id.to_string(),
+                    key,
+                }),
+        )
+    }
+}
+
+/// A cashier record as it leaves the server: its PIN hash (read from the row) is taken out and
+/// sent only sealed for the asking till (`pin_sealed`), or not at all. No token, of any role,
+/// ever receives a verifier it could guess at offline.
+fn seal_pins(records: &mut [Record], business_id: i64, seal: Option<&PinSeal>) {
+    for record in records {
+        let hash = match record.remove("pin_hash") {
+            Some(JsonValue::String(hash)) => Some(hash),
+            _ => None,
+        };
+        let sealed = match (hash, seal, record.get("id").and_then(JsonValue::as_i64)) {
+            (Some(hash), Some(seal), Some(user_id)) => {
+                let binding = pin::Binding {
+                    business_id,
+                    user_id,
+                    device_id: &seal.device_id,
+                    version: record
+                        .get("version")
+                        .and_then(JsonValue::as_i64)
+                        .unwrap_or(0),
+                };
+                JsonValue::String(pin::seal(&seal.key, &binding, &hash))
+            }
+            _ => JsonValue::Null,
+        };
+        record.insert("pin_sealed".into(), sealed);
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FullQuery {
@@ -217,6 +303,7 @@ pub struct FullQuery {
 pub async fn full(
     State(state): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<FullQuery>,
 ) -> ApiResult<Json<FullResponse>> {
     let (kinds, with_settings) = requested(query.entities.as_deref())?;
@@ -267,6 +354,10 @@ pub async fn full(
         }
         remaining -= records.len() as u32;
         complete(store, spec, user.business_id, &mut records).await?;
+        if *kind == EntityKind::Cashiers && !records.is_empty() {
+            let seal = PinSeal::of_request(&state, &user, &headers).await?;
+            seal_pins(&mut records, user.business_id, seal.as_ref());
+        }
         put_full(&mut data, *kind, records)?;
         if remaining == 0 && next.is_none() && index + 1 < kinds.len() {
             next = Some(FullPosition {
@@ -315,6 +406,7 @@ enum Change {
 pub async fn changes(
     State(state): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<ChangesResponse>> {
     let (kinds, with_settings) = requested(query.entities.as_deref())?;
@@ -387,6 +479,10 @@ pub async fn changes(
     for (kind, mut records) in per_kind {
         let spec = spec_of(kind);
         complete(state.store.as_ref(), spec, user.business_id, &mut records).await?;
+        if kind == EntityKind::Cashiers && !records.is_empty() {
+            let seal = PinSeal::of_request(&state, &user, &headers).await?;
+            seal_pins(&mut records, user.business_id, seal.as_ref());
+        }
         put_changes(&mut data, kind, records)?;
     }
     Ok(Json(ChangesResponse {

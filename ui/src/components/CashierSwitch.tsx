@@ -13,7 +13,7 @@ export function CashierSwitchDialog(props: { onClose: () => void; onSwitched: (c
     e.preventDefault();
     const valid = pinFrom(pin);
     if (!valid) {
-      notify("A PIN is 4 to 6 digits");
+      notify("A PIN is made of digits");
       return;
     }
     try {

@@ -52,7 +52,7 @@ function ManagerPinDialog(props: { what: string; onCancel: () => void; onAuthori
     e.preventDefault();
     const valid = pinFrom(pin);
     if (!valid) {
-      notify("A PIN is 4 to 6 digits");
+      notify("A PIN is made of digits");
       return;
     }
     try {
