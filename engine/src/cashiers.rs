@@ -39,7 +39,6 @@ use chrono::{DateTime, Utc};
 use pos_protocol::auth::Role;
 use pos_protocol::entities::Cashier;
 use pos_protocol::pin::{self, Binding, DeviceKey};
-use pos_protocol::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, ErrorCode, Result};
