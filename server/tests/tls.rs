@@ -98,19 +98,20 @@ fn start_process(database_url: &str, data_dir: &Path) -> (Child, String, String)
         .spawn()
         .expect("start pos-server");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next() {
+    let started = lines.by_ref().find_map(|line| {
         let line = line.expect("read the server's output");
-        if let Some(rest) = line.strip_prefix("serving https on ") {
-            let (address, fingerprint) = rest
-                .split_once("; certificate SHA-256 fingerprint ")
-                .unwrap_or_else(|| panic!("unexpected start line: {line}"));
-            // Keep reading, so the server never writes into a closed pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, address.to_string(), fingerprint.to_string());
-        }
-    }
-    let _ = child.kill();
-    panic!("pos-server stopped without printing its certificate's fingerprint");
+        line.strip_prefix("serving https on ").map(str::to_string)
+    });
+    let Some(started) = started else {
+        let _ = child.kill();
+        panic!("pos-server stopped without printing its certificate's fingerprint");
+    };
+    // Keep reading, so the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let (address, fingerprint) = started
+        .split_once("; certificate SHA-256 fingerprint ")
+        .unwrap_or_else(|| panic!("unexpected start line: {started}"));
+    (child, address.to_string(), fingerprint.to_string())
 }
 
 fn print_fingerprint(database_url: &str, data_dir: &Path) -> String {
