@@ -12,6 +12,10 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 pub struct EngineError {
     pub code: ErrorCode,
     pub message: String,
+    /// The certificate a server presented, on `server_certificate_unknown` and
+    /// `server_certificate_changed`: what the person signing in compares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::sync::trust::CertificateSeen>,
 }
 
 /// Stable error codes. New ones may be added; existing ones never change meaning.
@@ -36,6 +40,14 @@ pub enum ErrorCode {
     Unauthenticated,
     /// The server needs a newer terminal.
     ClientTooOld,
+    /// The server presents a certificate this till has not pinned and the web PKI does not
+    /// vouch for; `certificate` carries its fingerprint for the person to confirm.
+    ServerCertificateUnknown,
+    /// The server presents another certificate than the pinned one; only an owner's sign-in
+    /// confirming the new fingerprint replaces the pin.
+    ServerCertificateChanged,
+    /// Plain http beyond loopback, which no owner allowed for this server.
+    PlainHttpRefused,
     /// The server answered with an error it explained.
     ServerRejected,
     /// The server refused a request as too large (the sync sends smaller batches).
@@ -74,6 +86,7 @@ impl EngineError {
         Self {
             code,
             message: message.into(),
+            certificate: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub mod shifts;
 pub mod statistics;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod trade;
 pub mod users;
 pub mod variants;
@@ -45,6 +46,7 @@ use axum::http::HeaderValue;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_server::tls_rustls::RustlsConfig;
 use pos_protocol::error::ErrorCode;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
@@ -298,7 +300,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Opens the database, applies its migrations and serves on `listener` until `shutdown`
-/// resolves; requests in flight are finished first.
+/// resolves; requests in flight are finished first. Speaks HTTPS when `tls::uses_tls` says so
+/// for the listener's address, printing the certificate's fingerprint.
 pub async fn launch(
     settings: Settings,
     listener: tokio::net::TcpListener,
@@ -312,14 +315,41 @@ pub async fn launch(
         settings.cleanup_days,
         settings.stale_device_days,
     ));
-    let state = AppState::new(store, settings);
-    tracing::info!(address = %listener.local_addr()?, "serving");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let address = listener.local_addr()?;
+    let identity = tls::uses_tls(&settings, address)
+        .then(|| tls::load_or_create_identity(&settings))
+        .transpose()?;
+    let service =
+        app(AppState::new(store, settings)).into_make_service_with_connect_info::<SocketAddr>();
+    match identity {
+        None => {
+            tracing::info!(%address, "serving plain http");
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        Some(identity) => {
+            // On standard output whatever the log format: the owner compares this with what
+            // the till shows at its first sign-in.
+            println!(
+                "serving https on {address}; certificate SHA-256 fingerprint {}",
+                identity.fingerprint
+            );
+            tracing::info!(%address, fingerprint = %identity.fingerprint,
+                certificate = %identity.source.display(), "serving https");
+            let config = RustlsConfig::from_config(tls::server_config(identity)?);
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopping.graceful_shutdown(None);
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                .handle(handle)
+                .serve(service)
+                .await?;
+        }
+    }
     cleanup.abort();
     Ok(())
 }

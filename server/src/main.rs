@@ -5,6 +5,7 @@ use std::io::Read;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pos_server::settings::DEFAULT_DATABASE_URL;
+use pos_server::tls::{self, Transport};
 use pos_server::{maintenance, seed, store, Settings};
 
 #[derive(Parser)]
@@ -42,6 +43,36 @@ enum Command {
     Backup { file: std::path::PathBuf },
     /// Restore FILE (made by `backup`) into an empty database, then apply newer migrations.
     Restore { file: std::path::PathBuf },
+    /// Print the SHA-256 fingerprint of the HTTPS certificate `serve` presents (making the
+    /// certificate first when the server has not made it yet), for tills to compare.
+    TlsFingerprint(TlsArgs),
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Args)]
+struct TlsArgs {
+    /// auto: plain http on loopback, https elsewhere (and everywhere with a certificate given);
+    /// https: always; behind-proxy: plain http, a TLS-terminating proxy is in front.
+    #[arg(long, env = "POS_TLS", value_enum, default_value_t = Transport::Auto)]
+    tls: Transport,
+    /// Certificate chain, PEM (default: a self-signed one made in the data folder).
+    #[arg(long, env = "POS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// Private key of the certificate, PEM.
+    #[arg(long, env = "POS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Folder where the server keeps the certificate it makes.
+    #[arg(long, env = "POS_DATA_DIR", default_value = ".")]
+    data_dir: std::path::PathBuf,
+}
+
+impl TlsArgs {
+    fn apply(self, settings: &mut Settings) {
+        settings.transport = self.tls;
+        settings.tls_cert = self.tls_cert;
+        settings.tls_key = self.tls_key;
+        settings.data_dir = self.data_dir;
+    }
 }
 
 #[derive(Subcommand)]
@@ -77,6 +108,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "POS_BIND", default_value = "127.0.0.1:8700")]
     bind: String,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Browser origins allowed to call the API, comma-separated (none by default).
     #[arg(long, env = "POS_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -167,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let mut settings = Settings::new(cli.database_url);
+            args.tls.apply(&mut settings);
             settings.cors_origins = args
                 .cors_origins
                 .into_iter()
@@ -183,6 +217,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;
             pos_server::launch(settings, listener, shutdown_signal()).await
+        }
+        Command::TlsFingerprint(args) => {
+            let mut settings = Settings::new(cli.database_url);
+            args.apply(&mut settings);
+            println!("{}", tls::load_or_create_identity(&settings)?.fingerprint);
+            Ok(())
         }
         Command::Migrate => {
             let store = store::connect(&cli.database_url).await?;

@@ -2,9 +2,12 @@
 //! directly (for example with higher sign-in limits).
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+
+use crate::tls::Transport;
 
 /// Where the server keeps its data when `DATABASE_URL` is not set: a SQLite file in the
 /// working folder, created on first start.
@@ -14,6 +17,14 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://pos-server.db?mode=rwc";
 pub struct Settings {
     /// `postgres://…` for PostgreSQL, `sqlite://…` for an embedded SQLite file.
     pub database_url: String,
+    /// HTTPS or plain HTTP; by default plain on loopback and HTTPS on any other address.
+    pub transport: Transport,
+    /// The certificate chain and its private key (PEM files) to serve HTTPS with; without
+    /// them the server makes a self-signed certificate in `data_dir` on first start.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Where the server keeps what it makes for itself (the generated certificate).
+    pub data_dir: PathBuf,
     /// How long a token issued by sign-in or refresh stays valid.
     pub token_ttl: chrono::Duration,
     /// How long a token keeps working after it was refreshed, so a lost refresh answer
@@ -53,6 +64,10 @@ impl Settings {
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
+            transport: Transport::Auto,
+            tls_cert: None,
+            tls_key: None,
+            data_dir: PathBuf::from("."),
             token_ttl: chrono::Duration::days(30),
             refresh_grace: chrono::Duration::minutes(10),
             idempotency_ttl: chrono::Duration::hours(24),

@@ -21,9 +21,16 @@ async fn login(
     email: String,
     password: String,
     device_name: Option<String>,
+    trust: Option<pos_engine::sync::trust::TrustConfirmation>,
 ) -> Reply<SessionInfo> {
     let session = engine
-        .login(&server_url, &email, &password, device_name)
+        .login_confirming(
+            &server_url,
+            &email,
+            &password,
+            device_name,
+            &trust.unwrap_or_default(),
+        )
         .await?;
     crate::show_session_in_title(&app, Some(&session));
     Ok(session)

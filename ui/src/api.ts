@@ -296,11 +296,25 @@ export interface QueuedOperation {
 
 // ---- errors ------------------------------------------------------------------------------
 
+/** The certificate a server presented that the till did not accept (SHA-256 fingerprints). */
+export interface CertificateSeen {
+  presented_sha256: string;
+  pinned_sha256: string | null;
+}
+
+/** What the person signing in confirmed about the server (see `login`). */
+export interface TrustConfirmation {
+  certificate_sha256: string | null;
+  allow_plain_http: boolean;
+}
+
 /** An engine error: `code` is stable (branch on it), `message` is for people. */
 export class EngineError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** On `server_certificate_unknown` and `server_certificate_changed`. */
+    readonly certificate: CertificateSeen | null = null,
   ) {
     super(message);
     this.name = "EngineError";
@@ -312,7 +326,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
     return await invoke<T>(command, args);
   } catch (e) {
     if (e && typeof e === "object" && "code" in e && "message" in e) {
-      throw new EngineError(String(e.code), String(e.message));
+      const certificate = "certificate" in e && e.certificate ? (e.certificate as CertificateSeen) : null;
+      throw new EngineError(String(e.code), String(e.message), certificate);
     }
     throw new EngineError("internal", String(e));
   }
@@ -432,8 +447,8 @@ export type DrawerEvent = "cash_sale" | "cash_refund" | "pay_in" | "pay_out" | "
 
 export const api = {
   session: () => call<SessionInfo | null>("session"),
-  login: (serverUrl: string, email: string, password: string, deviceName: string | null) =>
-    call<SessionInfo>("login", { serverUrl, email, password, deviceName }),
+  login: (serverUrl: string, email: string, password: string, deviceName: string | null, trust: TrustConfirmation | null = null) =>
+    call<SessionInfo>("login", { serverUrl, email, password, deviceName, trust }),
   logout: () => call<LogoutOutcome>("logout"),
 
   categories: () => call<CategoryView[]>("categories"),

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pos_engine::sync::trust::TrustConfirmation;
 use pos_engine::{
     CashMovementView, CashierView, CountedCash, Discount, DrawerEvent, Engine, EngineConfig,
     EngineError, ErrorCode, NewCustomer, PaperWidth, PartyRef, PaymentInput, PrintOutcome,
@@ -73,6 +74,14 @@ enum Command {
         /// How the server lists this terminal (default: the host name).
         #[arg(long)]
         device_name: Option<String>,
+        /// The server certificate's SHA-256 fingerprint, compared with what `pos-server`
+        /// printed: trusts it at the first sign-in, or replaces the trusted one (owner only).
+        #[arg(long, value_name = "SHA256")]
+        trust_certificate: Option<String>,
+        /// Allow plain http to this server although it is not on this machine (owner only;
+        /// remembered for the address).
+        #[arg(long)]
+        allow_plain_http: bool,
     },
     /// Sign out; queued work is kept and syncs after the next sign-in.
     Logout,
@@ -435,13 +444,26 @@ async fn run(cli: Cli, data_dir: PathBuf) -> Result<u8, EngineError> {
             email,
             password,
             device_name,
+            trust_certificate,
+            allow_plain_http,
         } => {
             let server = cli.server.or(engine.remembered_server()?).ok_or_else(|| {
                 EngineError::invalid("server: give --server URL for the first sign-in")
             })?;
+            let confirmation = TrustConfirmation {
+                certificate_sha256: trust_certificate,
+                allow_plain_http,
+            };
             let session = engine
-                .login(&server, &email, &password, device_name)
-                .await?;
+                .login_confirming(&server, &email, &password, device_name, &confirmation)
+                .await
+                .map_err(|mut e| {
+                    if e.code == ErrorCode::ServerCertificateUnknown {
+                        e.message
+                            .push_str(" (run again with --trust-certificate FINGERPRINT)");
+                    }
+                    e
+                })?;
             if json {
                 print_json(&session)?;
             } else {

@@ -13,15 +13,17 @@ use pos_protocol::sync::{
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
+use super::trust::{self, Handshake, PinningVerifier, ServerTrust};
 use crate::credentials::Secret;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::views::SyncTimings;
 
 pub struct SyncClient {
     http: reqwest::Client,
+    verifier: Arc<PinningVerifier>,
     base: Url,
     token: Option<Secret>,
     device_id: String,
@@ -30,46 +32,41 @@ pub struct SyncClient {
     clock_seen: std::sync::atomic::AtomicBool,
 }
 
-/// Checks a server address: http(s) only, and plain http only to this machine or the shop's
-/// own network (loopback, private and link-local addresses, names without a dot, `.local`
-/// names), so a token never crosses the internet in clear text.
+/// Checks a server address: http or https with a host. Whether plain http may be used there
+/// is the till's trust in that server (`trust`), checked when a client is made.
 pub fn parse_server_url(text: &str) -> Result<Url> {
     let text = text.trim().trim_end_matches('/');
     let url = Url::parse(text)
         .map_err(|e| EngineError::invalid(format!("server: '{text}' is not an address ({e})")))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| EngineError::invalid(format!("server: '{text}' names no host")))?;
+    if url.host_str().is_none() {
+        return Err(EngineError::invalid(format!(
+            "server: '{text}' names no host"
+        )));
+    }
     match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_local_host(host) => Ok(url),
-        "http" => Err(EngineError::invalid(format!(
-            "server: plain http is only allowed to this machine or a private network address; \
-             use https://{host}"
-        ))),
+        "https" | "http" => Ok(url),
         other => Err(EngineError::invalid(format!(
             "server: '{other}' is not http or https"
         ))),
     }
 }
 
-fn is_local_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    // A name without a dot (`shop-server`) or under `.local` only resolves inside the shop's
-    // own network.
-    if (!host.contains('.') && host.parse::<IpAddr>().is_err()) || host.ends_with(".local") {
-        return true;
-    }
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
-        Ok(IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
-    }
-}
-
 impl SyncClient {
-    pub fn new(base: Url, timings: &SyncTimings, device_id: &str) -> Result<SyncClient> {
+    /// A client that speaks to `base` only as far as `trust` allows: plain http beyond
+    /// loopback is refused unless allowed, and a TLS handshake accepts the pinned certificate
+    /// only (or, with no pin, one valid under the web PKI).
+    pub(crate) fn new(
+        base: Url,
+        timings: &SyncTimings,
+        device_id: &str,
+        trust: &ServerTrust,
+    ) -> Result<SyncClient> {
+        if base.scheme() == "http" && !trust::is_loopback(&base) && !trust.plain_http_allowed {
+            return Err(trust::plain_http_refused(&base));
+        }
+        let verifier = Arc::new(PinningVerifier::new(trust.pinned_sha256.clone())?);
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(verifier.client_config()?)
             .connect_timeout(timings.connect_timeout())
             .timeout(timings.request_timeout())
             .user_agent(format!("pos-terminal/{}", crate::CLIENT_VERSION))
@@ -77,6 +74,7 @@ impl SyncClient {
             .map_err(|e| EngineError::internal(format!("HTTP client: {e}")))?;
         Ok(SyncClient {
             http,
+            verifier,
             base,
             token: None,
             device_id: device_id.to_string(),
@@ -88,6 +86,11 @@ impl SyncClient {
     pub fn with_token(mut self, token: Secret) -> SyncClient {
         self.token = Some(token);
         self
+    }
+
+    /// How the last TLS handshake went (None over plain http).
+    pub(crate) fn handshake(&self) -> Option<Handshake> {
+        self.verifier.last_handshake()
     }
 
     /// Server clock minus local clock, when an answer has told it.
@@ -122,10 +125,10 @@ impl SyncClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| unreachable(path, &e))?;
+        let response = request.send().await.map_err(|e| self.failed(path, &e))?;
         self.note_server_time(response.headers());
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| unreachable(path, &e))?;
+        let bytes = response.bytes().await.map_err(|e| self.failed(path, &e))?;
         if status.is_success() {
             let value = serde_json::from_slice(&bytes).map_err(|e| {
                 EngineError::new(
@@ -254,6 +257,17 @@ fn parse_server_time(text: &str) -> Option<DateTime<Utc>> {
     }
 }
 
+impl SyncClient {
+    /// A request that got no answer: refused by this till's trust in the server, or the
+    /// network failed.
+    fn failed(&self, path: &str, e: &reqwest::Error) -> EngineError {
+        match self.verifier.last_handshake() {
+            Some(Handshake::Refused(seen)) => trust::refused_certificate(seen),
+            _ => unreachable(path, e),
+        }
+    }
+}
+
 fn unreachable(path: &str, e: &reqwest::Error) -> EngineError {
     let what = if e.is_timeout() {
         "timed out"
@@ -273,23 +287,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_http_only_to_local_addresses() {
+    fn server_addresses_are_http_or_https_with_a_host() {
         assert!(parse_server_url("http://127.0.0.1:8080/").is_ok());
         assert!(parse_server_url("http://192.168.1.20").is_ok());
-        assert!(parse_server_url("http://localhost:3000").is_ok());
-        assert!(parse_server_url("http://shop-server:8080").is_ok());
-        assert!(parse_server_url("http://till-host.local").is_ok());
-        assert!(parse_server_url("http://[::1]:8080").is_ok());
-        assert!(parse_server_url("http://8.8.8.8").is_err());
         assert!(parse_server_url("https://pos.example.com").is_ok());
-        let err = parse_server_url("http://pos.example.com").unwrap_err();
-        assert!(
-            err.message.contains("https://pos.example.com"),
-            "{}",
-            err.message
-        );
         assert!(parse_server_url("ftp://x").is_err());
         assert!(parse_server_url("not a url").is_err());
+    }
+
+    #[test]
+    fn plain_http_beyond_loopback_needs_an_allowance() {
+        let timings = SyncTimings::default();
+        let client = |url: &str, trust: &ServerTrust| {
+            SyncClient::new(parse_server_url(url).unwrap(), &timings, "d", trust)
+        };
+        let none = ServerTrust::default();
+        assert!(client("http://127.0.0.1:8700", &none).is_ok());
+        assert!(client("http://localhost:8700", &none).is_ok());
+        for url in [
+            "http://192.168.1.20",
+            "http://shop-server:8080",
+            "http://8.8.8.8",
+        ] {
+            let err = client(url, &none).err().expect(url);
+            assert_eq!(err.code, ErrorCode::PlainHttpRefused, "{url}");
+        }
+        let allowed = ServerTrust {
+            plain_http_allowed: true,
+            ..ServerTrust::default()
+        };
+        assert!(client("http://192.168.1.20", &allowed).is_ok());
+        assert!(client("https://pos.example.com", &none).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! moves, so a crash in between repeats work instead of skipping it.
 
 pub mod client;
+pub mod trust;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,11 +21,14 @@ use crate::outbox::{self, backoff_delay, Outcome};
 use crate::store::time_text;
 use crate::views::{SyncActivity, SyncProgress, SyncReport};
 use client::{parse_server_url, SyncClient};
+use trust::{Handshake, ServerTrust, TrustConfirmation};
 
 impl Engine {
     /// Signs in, registers this device and runs the first full sync. The token goes to the OS
     /// credential store. When the sign-in worked but the first sync did not (network), the
     /// session is kept and the error says so; the background sync finishes the job.
+    ///
+    /// Nothing is sent to a server this till does not trust: see [`Engine::login_confirming`].
     pub async fn login(
         &self,
         server_url: &str,
@@ -32,12 +36,51 @@ impl Engine {
         password: &str,
         device_name: Option<String>,
     ) -> Result<crate::views::SessionInfo> {
+        self.login_confirming(
+            server_url,
+            email,
+            password,
+            device_name,
+            &TrustConfirmation::default(),
+        )
+        .await
+    }
+
+    /// [`Engine::login`] with what the person signing in confirmed about the server:
+    /// - a certificate neither pinned nor valid under the web PKI is refused with
+    ///   `server_certificate_unknown` and its fingerprint; signing in again confirming that
+    ///   fingerprint pins it (trust on first use);
+    /// - a certificate other than the pinned one is refused with `server_certificate_changed`;
+    ///   an owner's sign-in confirming the new fingerprint replaces the pin, anyone else's is
+    ///   refused after the server answered (their new token is revoked);
+    /// - plain http beyond loopback is refused with `plain_http_refused`; an owner's sign-in
+    ///   allowing it remembers that for this address.
+    pub async fn login_confirming(
+        &self,
+        server_url: &str,
+        email: &str,
+        password: &str,
+        device_name: Option<String>,
+        confirmation: &TrustConfirmation,
+    ) -> Result<crate::views::SessionInfo> {
         let base = parse_server_url(server_url)?;
         if email.trim().is_empty() {
             return Err(EngineError::invalid("email: required"));
         }
+        let origin = trust::origin(&base);
+        let known = {
+            let origin = origin.clone();
+            self.blocking(move |engine| engine.inner.store.read(|c| trust::load(c, &origin)))
+                .await?
+        };
+        let offered = known.confirmed(confirmation)?;
+        let client = SyncClient::new(
+            base.clone(),
+            &self.config().timings,
+            &self.inner.device_id,
+            &offered,
+        )?;
         self.set_activity(SyncActivity::SigningIn, None);
-        let client = SyncClient::new(base.clone(), &self.config().timings, &self.inner.device_id)?;
         let signed_in = client.sign_in(email.trim(), password).await;
         let signed_in = match signed_in {
             Ok(data) => data,
@@ -50,9 +93,21 @@ impl Engine {
         tracing::info!(user = %signed_in.user.email, "signed in");
         let token = crate::credentials::Secret::new(signed_in.token.clone());
         let url = base.as_str().trim_end_matches('/').to_string();
-        let adopted = self
-            .blocking(move |engine| engine.adopt_session(&url, signed_in, device_name))
-            .await;
+        let change = TrustChange::between(&known, &offered, &base, client.handshake());
+        let user = signed_in.user.clone();
+        let adopted = match change.refusal(&user) {
+            Some(refused) => Err(refused),
+            None => {
+                self.blocking(move |engine| {
+                    engine.adopt_session(&url, signed_in, device_name)?;
+                    engine
+                        .inner
+                        .store
+                        .write(|tx| change.keep(tx, &origin, &user.email))
+                })
+                .await
+            }
+        };
         if let Err(e) = adopted {
             // Do not leave a live token behind that nothing will use.
             if let Err(revoke) = client.with_token(token).sign_out().await {
@@ -66,6 +121,13 @@ impl Engine {
             .ok_or_else(|| EngineError::internal("the session was not kept after sign-in"))
     }
 
+    /// The till's trust in the server at `url`.
+    fn server_trust(&self, url: &reqwest::Url) -> Result<ServerTrust> {
+        self.inner
+            .store
+            .read(|c| trust::load(c, &trust::origin(url)))
+    }
+
     /// A client for the signed-in session (server address and token).
     pub(crate) fn client_for_session(&self) -> Result<SyncClient> {
         let state = self.inner.store.read(terminal_state)?;
@@ -74,19 +136,18 @@ impl Engine {
         if state.session.is_none() {
             return Err(not_signed_in());
         }
-        let url = self.remembered_server()?.ok_or_else(not_signed_in)?;
+        let url = parse_server_url(&self.remembered_server()?.ok_or_else(not_signed_in)?)?;
         let token = self.token()?.ok_or_else(|| {
             EngineError::new(
                 ErrorCode::NotSignedIn,
                 "the sign-in token is not in the credential store: sign in again",
             )
         })?;
-        Ok(SyncClient::new(
-            parse_server_url(&url)?,
-            &self.config().timings,
-            &self.inner.device_id,
-        )?
-        .with_token(token))
+        let trust = self.server_trust(&url)?;
+        Ok(
+            SyncClient::new(url, &self.config().timings, &self.inner.device_id, &trust)?
+                .with_token(token),
+        )
     }
 
     fn set_activity(&self, activity: SyncActivity, progress: Option<SyncProgress>) {
@@ -603,5 +664,79 @@ impl Engine {
                 _ = self.inner.wake.notified() => {}
             }
         }
+    }
+}
+
+/// What a sign-in changes in the till's trust in its server, once the server accepted it.
+struct TrustChange {
+    /// The certificate to pin (the confirmed one the handshake accepted).
+    pin: Option<String>,
+    /// The pin replaces another one.
+    replaces_pin: bool,
+    /// Plain http beyond loopback becomes allowed for this address.
+    allows_plain_http: bool,
+}
+
+impl TrustChange {
+    fn between(
+        known: &ServerTrust,
+        offered: &ServerTrust,
+        base: &reqwest::Url,
+        handshake: Option<Handshake>,
+    ) -> TrustChange {
+        let pin = match handshake {
+            Some(Handshake::Pinned) if offered.pinned_sha256 != known.pinned_sha256 => {
+                offered.pinned_sha256.clone()
+            }
+            _ => None,
+        };
+        TrustChange {
+            replaces_pin: pin.is_some() && known.pinned_sha256.is_some(),
+            pin,
+            allows_plain_http: base.scheme() == "http"
+                && !trust::is_loopback(base)
+                && !known.plain_http_allowed,
+        }
+    }
+
+    /// Why the signed-in user may not make this change: replacing a pin or allowing plain
+    /// http is an owner's decision.
+    fn refusal(&self, user: &pos_protocol::auth::UserSummary) -> Option<EngineError> {
+        if user.role == pos_protocol::auth::Role::Owner {
+            return None;
+        }
+        if self.replaces_pin {
+            return Some(EngineError::new(
+                ErrorCode::ServerCertificateChanged,
+                format!(
+                    "only an owner can accept a new certificate for this server; {} signed in                      as {}",
+                    user.email,
+                    user.role.as_str()
+                ),
+            ));
+        }
+        if self.allows_plain_http {
+            return Some(EngineError::new(
+                ErrorCode::PlainHttpRefused,
+                format!(
+                    "only an owner can allow plain http to this server; {} signed in as {}",
+                    user.email,
+                    user.role.as_str()
+                ),
+            ));
+        }
+        None
+    }
+
+    fn keep(&self, tx: &rusqlite::Transaction, origin: &str, by: &str) -> Result<()> {
+        if let Some(sha256) = &self.pin {
+            trust::pin(tx, origin, sha256, by)?;
+            tracing::info!(%origin, certificate_sha256 = %sha256, %by, "server certificate pinned");
+        }
+        if self.allows_plain_http {
+            trust::allow_plain_http(tx, origin, by)?;
+            tracing::warn!(%origin, %by, "plain http allowed to this server");
+        }
+        Ok(())
     }
 }
