@@ -13,7 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use pos_e2e::fault_proxy::{seed_from_env, FaultKind, FaultPlan, FaultProxy, FaultStats, SEED_ENV};
+use pos_e2e::fault_proxy::{
+    seed_from_env, Decision, FaultKind, FaultPlan, FaultProxy, FaultStats, SEED_ENV,
+};
 use pos_e2e::fleet::{self, Terminal};
 use pos_e2e::harness::{Api, Backend, Database, InProcessServer};
 
@@ -38,6 +40,22 @@ fn faults_per_kind_on_batches() -> usize {
 }
 
 const BATCH: &str = "/api/v1/sync/batch";
+
+/// How often each fault kind hit a sale batch among `decisions`.
+fn batch_faults(decisions: &[Decision]) -> Vec<(FaultKind, usize)> {
+    FaultKind::ALL
+        .iter()
+        .map(|kind| {
+            let hits = decisions
+                .iter()
+                .filter(|d| {
+                    d.method == "POST" && d.target == BATCH && d.fault.kind() == Some(*kind)
+                })
+                .count();
+            (*kind, hits)
+        })
+        .collect()
+}
 
 fn fault_report(stats: &FaultStats) -> String {
     let kinds: Vec<String> = FaultKind::ALL
@@ -89,7 +107,7 @@ async fn exactly_once_under_faults(backend: Backend) {
     );
 
     // Refuse connections for a moment every now and then while the terminals work.
-    let ledger = {
+    let mut ledger = {
         let work = fleet::sell_while_syncing(&terminals, sales, seed, &codes);
         tokio::pin!(work);
         let mut ticker = tokio::time::interval(Duration::from_millis(1_000));
@@ -102,6 +120,24 @@ async fn exactly_once_under_faults(backend: Backend) {
         }
     };
 
+    // A short run may not have sent enough batches for the quota: a few more sales, with the
+    // same faults, until every kind has hit a batch `per_kind` times.
+    let mut extra_rounds = 0u64;
+    while batch_faults(&proxy.decisions()[faulted_from..])
+        .iter()
+        .any(|(_, hits)| *hits < per_kind)
+        && extra_rounds < 40
+    {
+        extra_rounds += 1;
+        let more = fleet::sell_while_syncing(
+            &terminals,
+            TERMINALS,
+            seed.wrapping_add(1_000 * extra_rounds),
+            &codes,
+        )
+        .await;
+        ledger.merge(more);
+    }
     let replay = format!("replay with {SEED_ENV}={seed} POS_FAULT_SALES={sales}");
     // Drain with the faults still on, then one clean pull each so every mirror has the end state.
     let drained = fleet::drain(&terminals, Duration::from_secs(180)).await;
@@ -169,8 +205,14 @@ async fn exactly_once_under_faults(backend: Backend) {
         backend.name(),
         problems.join("\n")
     );
-    assert_eq!(ledger.sales.len(), sales);
-    eprintln!("faults on sale batches: {on_batches_report}");
+    assert_eq!(
+        ledger.sales.len(),
+        sales + TERMINALS * extra_rounds as usize
+    );
+    eprintln!(
+        "faults on sale batches: {on_batches_report} ({extra_rounds} extra rounds of \
+         {TERMINALS} sales to meet the quota)"
+    );
     assert!(
         on_batches.iter().all(|(_, hits)| *hits >= per_kind),
         "the sale batches met some fault kind fewer than {per_kind} times ({on_batches_report}): \

@@ -95,8 +95,11 @@ async fn write(
     (writes, owned.into_values().collect())
 }
 
+/// The sale price a terminal's mirror shows for each watched product code after one pull.
+type Snapshot = Vec<(String, Decimal)>;
+
 /// What a terminal's mirror shows for each watched product code after a pull.
-fn observe(engine: &Engine, codes: &[String]) -> Vec<(String, Decimal)> {
+fn observe(engine: &Engine, codes: &[String]) -> Snapshot {
     codes
         .iter()
         .filter_map(|code| {
@@ -108,7 +111,7 @@ fn observe(engine: &Engine, codes: &[String]) -> Vec<(String, Decimal)> {
 
 /// Versions a terminal saw out of the server's order: for each product, the position of each
 /// observed price in its history must never go down.
-fn out_of_order(terminal: &str, seen: &[Vec<(String, Decimal)>], history: &[Owned]) -> Vec<String> {
+fn out_of_order(terminal: &str, seen: &[Snapshot], history: &[Owned]) -> Vec<String> {
     let mut problems = Vec::new();
     for product in history {
         let mut position = 0;
@@ -160,8 +163,7 @@ async fn writers_and_pullers_end_equal(backend: Backend) {
         );
     }
     // Per terminal, what its mirror showed after each pull.
-    let seen: Vec<Mutex<Vec<Vec<(String, Decimal)>>>> =
-        (0..TERMINALS).map(|_| Mutex::default()).collect();
+    let seen: Vec<Mutex<Vec<Snapshot>>> = (0..TERMINALS).map(|_| Mutex::default()).collect();
 
     let writing = AtomicBool::new(true);
     let pulls = AtomicUsize::new(0);

@@ -179,7 +179,7 @@ enum Source {
         fault_rate: f64,
         weights: [(FaultKind, f64); 8],
         delay_ms: (u64, u64),
-        quota: Option<Quota>,
+        quota: Option<Box<Quota>>,
     },
 }
 
@@ -308,11 +308,11 @@ impl FaultPlan {
             .collect();
         use rand::seq::SliceRandom;
         owed.shuffle(rng.as_mut());
-        *quota = Some(Quota {
+        *quota = Some(Box::new(Quota {
             method: method.to_owned(),
             path: path.to_owned(),
             owed: owed.into(),
-        });
+        }));
         self
     }
 
