@@ -7,8 +7,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod diagnostics;
 
 use clap::Parser;
+use diagnostics::Diagnostics;
 use pos_engine::{Engine, EngineConfig, SessionInfo};
 use std::path::PathBuf;
 use tauri::{AppHandle, Emitter, Manager};
@@ -64,12 +66,14 @@ fn main() {
         server_url: args.server,
         timings: Default::default(),
     };
+    let diagnostics = Diagnostics::start(&config.data_dir);
+    diagnostics::require_webview(&diagnostics);
     let engine = match Engine::open(config) {
         Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("pos-terminal-app: cannot open the till's data: {e}");
-            std::process::exit(1);
-        }
+        Err(e) => diagnostics.failed_start(
+            &format!("The till's data could not be opened: {}", e.message),
+            diagnostics::advice(&e),
+        ),
     };
 
     tauri::Builder::default()
@@ -92,7 +96,9 @@ fn main() {
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
-            eprintln!("pos-terminal-app: {e}");
-            std::process::exit(1);
+            diagnostics.failed_start(
+                &format!("The till's window could not be started: {e}"),
+                "Start POS Terminal again. If it fails again, send the log files to support.",
+            )
         });
 }
