@@ -167,7 +167,7 @@ async fn the_installed_till_runs_upgrades_in_place_and_uninstalls_without_losing
 
     msiexec(&wine, "/i", &first);
     assert!(exe.is_file() && installed.join("pos-terminal-app.exe").is_file());
-    assert_eq!(installed_versions(&wine), [version.clone()]);
+    assert_eq!(installed_versions(&wine), std::slice::from_ref(&version));
     cli_scenario(&wine, &exe, &mut shop).await;
 
     // N sells offline; N+1 is installed over it, in place, and syncs the sale once.
@@ -175,7 +175,7 @@ async fn the_installed_till_runs_upgrades_in_place_and_uninstalls_without_losing
     msiexec(&wine, "/i", &next);
     assert_eq!(
         installed_versions(&wine),
-        [next_version.clone()],
+        std::slice::from_ref(&next_version),
         "one product, upgraded"
     );
     assert_eq!(
