@@ -135,7 +135,10 @@ async fn lookups_and_party_restore(backend: Backend) {
     assert_eq!(status, 201, "{created}");
     let id = created["data"]["id"].as_i64().unwrap();
     let path = format!("/api/v1/parties/{id}");
+    // Removing a customer is a manager's decision.
     let (status, _) = server.call(Method::DELETE, &path, &cashier, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = server.call(Method::DELETE, &path, &manager, None).await;
     assert_eq!(status, 200);
     let (status, _) = server.call(Method::GET, &path, &cashier, None).await;
     assert_eq!(status, 404);
@@ -697,7 +700,10 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
 
     let (status, _) = server.call(Method::DELETE, &path, &other, None).await;
     assert_eq!(status, 404);
-    let (status, voided) = server.call(Method::DELETE, &path, &cashier, None).await;
+    // Voiding a payment is a manager's, as voiding a sale is.
+    let (status, refused) = server.call(Method::DELETE, &path, &cashier, None).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, voided) = server.call(Method::DELETE, &path, &manager, None).await;
     assert_eq!(status, 200, "{voided}");
     assert!(!voided["data"]["deleted_at"].is_null());
     assert_eq!(party_due(manager.clone()).await, due_now("0"));
