@@ -713,7 +713,7 @@ async fn due_payments_are_corrected_and_voided(backend: Backend) {
     );
     let (status, _) = server.call(Method::GET, &path, &manager, None).await;
     assert_eq!(status, 404);
-    let (status, _) = server.call(Method::DELETE, &path, &cashier, None).await;
+    let (status, _) = server.call(Method::DELETE, &path, &manager, None).await;
     assert_eq!(status, 404, "voided once");
     let expected: Value = serde_json::from_str(&due_now("0")).unwrap();
     let (parties, _) = synced(&server, &cashier, "parties", 1, |found| {
