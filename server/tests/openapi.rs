@@ -116,7 +116,7 @@ fn properties(schema: &Value, schemas: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Fields every syncable resource carries beyond the original (see `10-server-api.md`).
+/// Fields every syncable resource carries beyond the original (see `docs/SYNC-PROTOCOL.md`).
 const SYNC_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "deleted_at"];
 
 /// Our further documented additions, per schema.

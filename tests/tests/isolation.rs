@@ -66,8 +66,8 @@ fn ends_session(route: &Route) -> bool {
     route.path.ends_with("/sign-out") || route.path.ends_with("/refresh-token")
 }
 
-/// A cashier's job (spec `10-server-api.md`: sync, sales, parties, due collection; reads the
-/// catalog, changes no price), and what anyone signed in does for themselves.
+/// A cashier's job (`docs/ROLES.md`: sync, sales, parties, due collection; reads the catalog,
+/// changes no price), and what anyone signed in does for themselves.
 fn cashier_may(route: &Route) -> bool {
     let path = route.path.as_str();
     (path.starts_with("/api/v1/parties") && route.method != Method::DELETE)
