@@ -9,12 +9,13 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: Tauri's WebKitGTK build files, Xvfb and the WebKit WebDriver for the
 # real-window tests, a Secret Service for the credential store tests, mingw for the
 # Windows build, Wine to run it and msitools/wixl to build and inspect its installer.
+# libdbus-1-dev: the credential store's Secret Service client (keyring) links libdbus.
 packages=(
   build-essential pkg-config curl wget file libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick
   chromium chromium-driver
-  dbus-x11 gnome-keyring
+  dbus-x11 gnome-keyring libdbus-1-dev
   gcc-mingw-w64-x86-64 wine wine64 msitools wixl
 )
 missing=()
